@@ -1,0 +1,27 @@
+/**
+ * hertz-sse: Server-Sent Events for every JavaScript runtime, built only on web standards.
+ *
+ * The main entry holds the server side: the event model, the encoder, {@linkcode SSEStream} and
+ * {@linkcode sseResponse}. The parser, the client, the hub and the runtime adapters have their own
+ * entry points (`hertz-sse/parser`, `hertz-sse/client`, `hertz-sse/hub`, `hertz-sse/hono`, …).
+ *
+ * @example Usage
+ * ```ts
+ * import { sseResponse } from "@hertz/sse";
+ *
+ * export default {
+ *   fetch: (request: Request) =>
+ *     sseResponse(request, async (stream) => {
+ *       await stream.send({ event: "greeting", data: "hello" });
+ *     }),
+ * };
+ * ```
+ *
+ * @module
+ */
+export { EventStreamEncoderStream, encodeComment, encodeEvent } from "./encoder.ts";
+export { type EncodeOptions, type SSEEvent, type SSEMessage, validateEvent } from "./event.ts";
+export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./last-event-id.ts";
+export { sseHeaders } from "./sse-headers.ts";
+export { type SSEHandler, type SSEResponseOptions, sseResponse } from "./sse-response.ts";
+export { SSEStream, type SSEStreamOptions } from "./sse-stream.ts";
