@@ -1,0 +1,61 @@
+/**
+ * Hono adapter: {@linkcode sseResponse} from a Hono route.
+ *
+ * Only types are imported from `hono`, so this entry point adds nothing to a bundle beyond the
+ * core. It works with every Hono runtime adapter, including `@hono/node-server` over HTTP/2,
+ * because the response carries no hop-by-hop headers.
+ *
+ * @module
+ */
+import type { Context, Env, Handler } from "hono";
+import { type SSEResponseOptions, sseResponse } from "../sse-response.ts";
+import type { SSEStream } from "../sse-stream.ts";
+
+/** A Hono event-stream handler: the stream and the route's context. */
+export type HonoSSEHandler<E extends Env = Env> = (stream: SSEStream, c: Context<E>) => unknown;
+
+/**
+ * Returns an event-stream response for the request in `c` and runs `handler` with its stream; the
+ * same contract as {@linkcode sseResponse}. Headers set earlier with `c.header()` are kept.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { sse } from "@hertz/sse/hono";
+ *
+ * const app = new Hono();
+ * app.get("/sse", (c) =>
+ *   sse(c, async (stream) => {
+ *     await stream.send({ event: "greeting", data: `hello ${c.req.query("name") ?? "world"}` });
+ *   }));
+ * ```
+ */
+export function sse<E extends Env = Env>(
+  c: Context<E>,
+  handler: HonoSSEHandler<E>,
+  options: SSEResponseOptions = {},
+): Response {
+  const headers = new Headers(c.res.headers);
+  // The default response Hono prepared for this route carries no body type of ours.
+  headers.delete("content-type");
+  for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
+  return sseResponse(c.req.raw, (stream) => handler(stream, c), { ...options, headers });
+}
+
+/**
+ * Builds a Hono route handler that answers with an event stream.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { sseHandler } from "@hertz/sse/hono";
+ *
+ * const app = new Hono();
+ * app.get("/time", sseHandler(async (stream) => {
+ *   await stream.send({ event: "time", data: new Date().toISOString() });
+ * }, { keepAlive: 10_000 }));
+ * ```
+ */
+export function sseHandler<E extends Env = Env>(handler: HonoSSEHandler<E>, options?: SSEResponseOptions): Handler<E> {
+  return (c) => sse(c, handler, options);
+}

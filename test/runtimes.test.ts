@@ -1,0 +1,125 @@
+// The server core on four real runtimes: Node (through @hono/node-server), Deno.serve, Bun.serve
+// and workerd. One test body, registered once per runtime; each starts the same app
+// (test/runtimes/app.ts) for real on a free port and talks to it over HTTP.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { available, type RunningServer, type RuntimeName, startApp } from "./helpers/runtimes.ts";
+import { readMessages } from "./helpers/spec-parser.ts";
+
+const RUNTIMES: RuntimeName[] = ["node", "deno", "bun", "workerd"];
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, withinMs: number): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  while (true) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${withinMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  describe.skipIf(!available(runtime))(`the server core on ${runtime}`, () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await startApp(runtime);
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("answers with the event-stream headers", async () => {
+      const response = await fetch(`${server.url}/ticks?n=1&interval=0`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      expect(response.headers.get("cache-control")).toBe("no-cache, no-transform");
+      expect(response.headers.get("x-accel-buffering")).toBe("no");
+      expect(response.headers.get("x-runtime-test")).toBe("yes");
+      expect(response.headers.get("transfer-encoding") ?? "chunked").toBe("chunked");
+      await response.body?.cancel();
+    });
+
+    it("delivers events one by one while the stream is open", async () => {
+      const interval = 150;
+      const response = await fetch(`${server.url}/ticks?n=5&interval=${interval}`);
+      const arrivals: number[] = [];
+      const ids: string[] = [];
+      for await (const message of readMessages(response.body!)) {
+        arrivals.push(performance.now());
+        ids.push(message.lastEventId);
+        expect(message.type).toBe("tick");
+        expect(JSON.parse(message.data)).toEqual({ i: arrivals.length });
+      }
+      expect(ids).toEqual(["1", "2", "3", "4", "5"]);
+      // Buffered to the end, all five would arrive together; streamed, they are ~4 intervals apart.
+      expect(arrivals[4]! - arrivals[0]!).toBeGreaterThan(2 * interval);
+      expect(arrivals[1]! - arrivals[0]!).toBeGreaterThan(interval / 3);
+    });
+
+    it("sees the client disconnect within one second and stops the handler", async () => {
+      const channel = `${runtime}-${Math.random().toString(36).slice(2)}`;
+      const controller = new AbortController();
+      const response = await fetch(`${server.url}/forever?ch=${channel}`, { signal: controller.signal });
+      const messages = readMessages(response.body!);
+      expect((await messages.next()).value?.data).toBe("event 1");
+      expect((await messages.next()).value?.data).toBe("event 2");
+      controller.abort();
+      const started = Date.now();
+      const status = await waitFor(
+        "the server to see the disconnect",
+        async () => {
+          const s = (await (await fetch(`${server.url}/status?ch=${channel}`)).json()) as {
+            closed: boolean;
+            handlerReturned: boolean;
+          };
+          // workerd ends the whole request context on disconnect: cancel() runs (so `closed` and
+          // `signal` fire), but the handler's pending timers never fire again, so it never returns.
+          return s.closed && (s.handlerReturned || runtime === "workerd") ? s : undefined;
+        },
+        1_000,
+      );
+      expect(status.closed).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
+
+    it("sends keep-alive comments on an idle stream", async () => {
+      const response = await fetch(`${server.url}/keepalive?every=50`);
+      const comments: string[] = [];
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while ((text.match(/^: keep-alive\n\n/gm) ?? []).length < 3) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader.cancel();
+      comments.push(...(text.match(/^: keep-alive$/gm) ?? []));
+      expect(comments.length).toBeGreaterThanOrEqual(3);
+      expect(text.replaceAll(": keep-alive\n\n", "")).toBe("");
+    });
+
+    it("ends the stream without leaking a handler error", async () => {
+      const response = await fetch(`${server.url}/fail`);
+      const text = await response.text();
+      expect(text).toBe("data: first\n\nevent: error\ndata: something went wrong\n\n");
+      expect(text).not.toContain("secret");
+    });
+
+    it("reads a non-ASCII Last-Event-ID back as the id that was sent", async () => {
+      const id = "évènement-42-✓";
+      const bytes = new TextEncoder().encode(id);
+      const header = String.fromCharCode(...bytes);
+      const response = await fetch(`${server.url}/last-event-id`, { headers: { "Last-Event-ID": header } });
+      const messages = [];
+      for await (const message of readMessages(response.body!)) messages.push(message);
+      expect(messages).toEqual([{ type: "echo", data: id, lastEventId: "" }]);
+    });
+
+    if (runtime === "bun") {
+      it("outlives Bun's idle timeout on a quiet stream", async () => {
+        // The Bun server runs with idleTimeout: 1 (second); withBunIdleTimeout must lift it.
+        const response = await fetch(`${server.url}/quiet?silence=2200`);
+        expect(await response.text()).toBe("data: before\n\ndata: after\n\n");
+      });
+    }
+  });
+}

@@ -1,0 +1,93 @@
+// The fetch handler every runtime test serves: the same code on Node, Deno, Bun and workerd.
+// Only web globals and the library's own sources are used here.
+import { getLastEventId, sseResponse } from "../../src/index.ts";
+
+interface ChannelStatus {
+  sent: number;
+  closed: boolean;
+  handlerReturned: boolean;
+}
+
+const channels = new Map<string, ChannelStatus>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function handle(request: Request): Response | Promise<Response> {
+  const url = new URL(request.url);
+  const param = (name: string, fallback: string) => url.searchParams.get(name) ?? fallback;
+  switch (url.pathname) {
+    case "/ticks": {
+      // n events, one every `interval` ms, then the handler returns and the stream ends.
+      const n = Number(param("n", "5"));
+      const interval = Number(param("interval", "100"));
+      return sseResponse(
+        request,
+        async (stream) => {
+          for (let i = 1; i <= n && !stream.signal.aborted; i++) {
+            await stream.send({ event: "tick", id: i, data: JSON.stringify({ i }) });
+            if (i < n) await sleep(interval);
+          }
+        },
+        { keepAlive: false, headers: { "X-Runtime-Test": "yes" } },
+      );
+    }
+    case "/forever": {
+      // Streams until the client goes away; /status tells whether the server saw it leave.
+      const channel = param("ch", "default");
+      const status: ChannelStatus = { sent: 0, closed: false, handlerReturned: false };
+      channels.set(channel, status);
+      return sseResponse(
+        request,
+        async (stream) => {
+          stream.closed.then(() => {
+            status.closed = true;
+          });
+          while (!stream.signal.aborted) {
+            if (await stream.send({ data: `event ${status.sent + 1}` })) status.sent++;
+            await sleep(20);
+          }
+          status.handlerReturned = true;
+        },
+        { keepAlive: false },
+      );
+    }
+    case "/status":
+      return Response.json(channels.get(param("ch", "default")) ?? null);
+    case "/keepalive":
+      // Sends nothing itself: the client must see keep-alive comments.
+      return sseResponse(request, (stream) => stream.closed, { keepAlive: Number(param("every", "50")) });
+    case "/quiet": {
+      // One event, a silence longer than an idle timeout, then a second event.
+      const silence = Number(param("silence", "1500"));
+      return sseResponse(
+        request,
+        async (stream) => {
+          await stream.send({ data: "before" });
+          await sleep(silence);
+          await stream.send({ data: "after" });
+        },
+        { keepAlive: false },
+      );
+    }
+    case "/last-event-id":
+      return sseResponse(request, async (stream) => {
+        await stream.send({ event: "echo", data: getLastEventId(request) ?? "(none)" });
+      });
+    case "/fail":
+      return sseResponse(
+        request,
+        async (stream) => {
+          await stream.send({ data: "first" });
+          throw new Error("secret internal detail");
+        },
+        {
+          onError: async (_error, stream) => {
+            await stream.send({ event: "error", data: "something went wrong" });
+          },
+        },
+      );
+    default:
+      return new Response("not found", { status: 404 });
+  }
+}
+
+export default { fetch: handle };
