@@ -15,13 +15,13 @@ export interface ParseResult {
   lastEventId: string;
 }
 
-export function parseEventStream(text: string): ParseResult {
+export function parseEventStream(text: string, initialLastEventId = ""): ParseResult {
   // [spec] One leading U+FEFF BOM is ignored.
   const input = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  const result: ParseResult = { messages: [], comments: [], retries: [], lastEventId: "" };
+  const result: ParseResult = { messages: [], comments: [], retries: [], lastEventId: initialLastEventId };
   let data = "";
   let eventType = "";
-  let lastEventId = "";
+  let lastEventId = initialLastEventId;
   let line = "";
   let i = 0;
   const processLine = (l: string) => {
@@ -86,6 +86,7 @@ export async function* readMessages(
 ): AsyncGenerator<ParsedMessage> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
+  let lastEventId = "";
   try {
     while (true) {
       const { value, done } = await reader.read();
@@ -96,7 +97,8 @@ export async function* readMessages(
       while ((end = blockEnd(buffer)) !== -1) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end);
-        const parsed = parseEventStream(block);
+        const parsed = parseEventStream(block, lastEventId);
+        lastEventId = parsed.lastEventId;
         for (const c of parsed.comments) onComment?.(c);
         yield* parsed.messages;
       }
