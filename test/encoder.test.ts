@@ -162,7 +162,7 @@ describe("EventStreamEncoderStream", () => {
         controller.close();
       },
     }).pipeThrough(new EventStreamEncoderStream());
-    const reader = readable.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = readable.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
     await expect(
       (async () => {
         while (true) {

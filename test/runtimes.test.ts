@@ -84,7 +84,7 @@ for (const runtime of RUNTIMES) {
     it("sends keep-alive comments on an idle stream", async () => {
       const response = await fetch(`${server.url}/keepalive?every=50`);
       const comments: string[] = [];
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const reader = response.body!.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
       let text = "";
       while ((text.match(/^: keep-alive\n\n/gm) ?? []).length < 3) {
         const { value, done } = await reader.read();

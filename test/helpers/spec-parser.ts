@@ -84,7 +84,7 @@ export async function* readMessages(
   body: ReadableStream<Uint8Array>,
   onComment?: (comment: string) => void,
 ): AsyncGenerator<ParsedMessage> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
   let buffer = "";
   let lastEventId = "";
   try {

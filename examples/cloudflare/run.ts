@@ -1,0 +1,41 @@
+// Serves the example Worker locally with the real workerd runtime from npm: bundles worker.ts
+// with esbuild, writes a workerd config and starts `workerd serve` on PORT (default 8888).
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "../..");
+const out = join(root, ".tmp/example-cloudflare");
+const port = Number(process.env.PORT ?? 8888);
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: [join(here, "worker.ts")],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  outfile: join(out, "worker.js"),
+  logLevel: "error",
+});
+writeFileSync(
+  join(out, "config.capnp"),
+  `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker)],
+  sockets = [(name = "http", address = "*:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  compatibilityDate = "2025-09-01",
+  compatibilityFlags = ["enable_request_signal"],
+);
+`,
+);
+const child = spawn(join(root, "node_modules/.bin/workerd"), ["serve", join(out, "config.capnp")], { stdio: "inherit" });
+console.log(`hertz-sse example (workerd) listening on http://localhost:${port}/`);
+console.log(`listening ${port}`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 0));
