@@ -101,7 +101,6 @@ export class SSEStream extends ReadableStream<Uint8Array> {
     if (keepAlive !== false && (typeof keepAlive !== "number" || !(keepAlive > 0))) {
       throw new RangeError(`Cannot create SSEStream: "keepAlive" must be a positive number or false, got ${String(keepAlive)}`);
     }
-    let self!: SSEStream;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     super(
       {
@@ -109,15 +108,14 @@ export class SSEStream extends ReadableStream<Uint8Array> {
           // `this` is not reachable before super() returns; start() runs synchronously inside it.
           controller = c;
         },
-        pull: () => self.#onPull(),
-        cancel: (reason) => self.#finish(reason ?? new DOMException("The client went away", "AbortError")),
+        // Arrow functions: `this` is bound once super() has returned, before pull or cancel can run.
+        pull: () => this.#onPull(),
+        cancel: (reason) => this.#finish(reason ?? new DOMException("The client went away", "AbortError")),
       },
       // Zero: pull() runs only while the client waits for a chunk, which is what lets events
       // that arrive meanwhile be coalesced into one chunk.
       { highWaterMark: 0 },
     );
-    // deno-lint-ignore no-this-alias
-    self = this;
     this.#stream = controller;
     this.#highWaterMark = hwm;
     this.#encodeOptions = options.serialize ? { serialize: options.serialize } : undefined;
