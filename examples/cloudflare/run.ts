@@ -1,5 +1,6 @@
 // Serves the example Worker locally with the real workerd runtime from npm: bundles worker.ts
-// with esbuild, writes a workerd config and starts `workerd serve` on PORT (default 8888).
+// with esbuild, writes a workerd config (the same Durable Object binding as wrangler.jsonc) and
+// starts `workerd serve` on PORT (default 8888).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -31,6 +32,9 @@ const worker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "2025-09-01",
   compatibilityFlags = ["enable_request_signal"],
+  durableObjectNamespaces = [(className = "DemoHub", uniqueKey = "hertz-sse-example-demo")],
+  durableObjectStorage = (inMemory = void),
+  bindings = [(name = "DEMO", durableObjectNamespace = "DemoHub")],
 );
 `,
 );
