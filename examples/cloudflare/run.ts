@@ -39,6 +39,16 @@ const worker :Workerd.Worker = (
 `,
 );
 const child = spawn(join(root, "node_modules/.bin/workerd"), ["serve", join(out, "config.capnp")], { stdio: "inherit" });
+// workerd prints nothing when it is ready: wait until the socket answers.
+while (true) {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`);
+    break;
+  } catch {
+    if (child.exitCode !== null) process.exit(child.exitCode);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 console.log(`hertz-sse example (workerd) listening on http://localhost:${port}/`);
 console.log(`listening ${port}`);
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
