@@ -197,6 +197,7 @@ $("send").addEventListener("submit", async (e) => {
   if (to) params.set("to", to);
   const response = await fetch((to ? "/chat/direct?" : "/chat/broadcast?") + params, { method: "POST" });
   if (!response.ok) addMessage("system", "", "Not sent: " + (await response.text()));
+  else if (to) addMessage("direct", me, message, new Date().toISOString(), "→ " + to);
   $("message").value = "";
 });
 </script>

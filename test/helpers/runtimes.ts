@@ -16,6 +16,8 @@ export type RuntimeName = "node" | "deno" | "bun" | "workerd";
 export interface RunningServer {
   url: string;
   stop(): Promise<void>;
+  /** What the process printed so far (stdout and stderr), for servers started as processes. */
+  output?(): string;
 }
 
 export function binary(name: "deno" | "bun" | "workerd"): string {
@@ -90,7 +92,8 @@ export async function startProcess(
       void probe();
     }
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+  // onData stays attached: output() keeps growing with what the process prints.
+  return { url: `http://127.0.0.1:${port}`, stop: () => stopProcess(child), output: () => output };
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {
