@@ -1,5 +1,6 @@
 // The fetch handler every runtime test serves: the same code on Node, Deno, Bun and workerd.
 // Only web globals and the library's own sources are used here.
+import { SSEHub } from "../../src/hub.ts";
 import { getLastEventId, sseResponse } from "../../src/index.ts";
 
 interface ChannelStatus {
@@ -9,6 +10,9 @@ interface ChannelStatus {
 }
 
 const channels = new Map<string, ChannelStatus>();
+// Created on first use: Workers allow no timers (the hub's keep-alive) in the global scope.
+let hub: SSEHub | undefined;
+const getHub = () => (hub ??= new SSEHub({ keepAlive: 1000 }));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function handle(request: Request): Response | Promise<Response> {
@@ -50,6 +54,14 @@ export function handle(request: Request): Response | Promise<Response> {
         { keepAlive: false },
       );
     }
+    case "/hub":
+      return getHub().subscribe(request);
+    case "/hub/publish":
+      return getHub()
+        .publish({ event: param("event", "message"), data: param("data", "") }, { topic: param("topic", "default") })
+        .then((id) => Response.json({ id }));
+    case "/hub/count":
+      return Response.json({ size: getHub().size, topic: getHub().count(param("topic", "default")) });
     case "/status":
       return Response.json(channels.get(param("ch", "default")) ?? null);
     case "/keepalive":
