@@ -4,7 +4,7 @@
 #   2. all vitest suites (unit, four real runtimes, Hono, browser, Redis)
 #   3. the unit suites again on Node 22 and 24
 #   4. Deno's own check and a JSR publish dry run
-#   5. the npm build, publint and are-the-types-wrong
+#   5. the npm build, its size budget per entry point, publint and are-the-types-wrong
 # Prints one closing line "tests: N passed, N failed" with vitest's counts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,7 @@ done
 step "deno check" deno check src/
 step "deno publish --dry-run" deno publish --dry-run --allow-dirty
 step "build" tsup --silent
+step "size budget" tsx test/size-budget.ts
 step "publint" publint --strict
 step "attw" attw --pack . --profile node16 --quiet
 

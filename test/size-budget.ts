@@ -1,0 +1,44 @@
+// Checks what each npm entry point costs a user's bundle: the built entry bundled with its shared
+// chunks, minified and gzipped, against a budget. Run after the build: `tsx test/size-budget.ts`.
+// Exits 1 when an entry is over its budget or has none.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+// Bytes, minified and gzipped. Raise a budget only with a reason in the commit.
+const BUDGETS: Record<string, number> = {
+  index: 3_500,
+  parser: 2_000,
+  client: 5_000,
+  hub: 8_000,
+  hono: 3_000,
+  bun: 500,
+  redis: 4_000,
+  cloudflare: 9_000,
+  node: 2_500,
+};
+
+const root = join(new URL(".", import.meta.url).pathname, "..");
+const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as { exports: Record<string, string> };
+
+let failed = false;
+for (const subpath of Object.keys(deno.exports)) {
+  const name = subpath === "." ? "index" : subpath.slice(2);
+  const result = await build({
+    entryPoints: [join(root, "dist", `${name}.js`)],
+    bundle: true,
+    minify: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    external: ["hono", "hono/*", "ioredis", "node:*"],
+    logLevel: "error",
+  });
+  const size = gzipSync(result.outputFiles[0]!.contents).byteLength;
+  const budget = BUDGETS[name];
+  const verdict = budget === undefined ? "NO BUDGET" : size <= budget ? "ok" : "OVER BUDGET";
+  if (verdict !== "ok") failed = true;
+  console.log(`${(subpath === "." ? "hertz-sse" : `hertz-sse/${name}`).padEnd(22)} ${String(size).padStart(6)} B min+gzip  (budget ${budget ?? "-"})  ${verdict}`);
+}
+process.exit(failed ? 1 : 0);
