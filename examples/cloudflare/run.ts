@@ -1,6 +1,8 @@
 // Serves the example Worker locally with the real workerd runtime from npm: bundles worker.ts
-// with esbuild, writes a workerd config (the same Durable Object binding as wrangler.jsonc) and
-// starts `workerd serve` on PORT (default 8888).
+// with esbuild, writes a workerd config (the same Durable Object binding as wrangler.jsonc, with
+// the object's storage on disk as `wrangler dev` keeps it) and starts `workerd serve` on PORT
+// (default 8888). Everything goes to .tmp/example-cloudflare/<port>/, so the hub's replay log
+// survives a restart on the same port.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,9 +11,10 @@ import { build } from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
-const out = join(root, ".tmp/example-cloudflare");
 const port = Number(process.env.PORT ?? 8888);
-mkdirSync(out, { recursive: true });
+const out = join(root, ".tmp/example-cloudflare", String(port));
+const storage = join(out, "storage");
+mkdirSync(storage, { recursive: true });
 await build({
   entryPoints: [join(here, "worker.ts")],
   bundle: true,
@@ -25,7 +28,10 @@ writeFileSync(
   join(out, "config.capnp"),
   `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
+  services = [
+    (name = "main", worker = .worker),
+    (name = "storage", disk = (path = ${JSON.stringify(storage)}, writable = true)),
+  ],
   sockets = [(name = "http", address = "*:${port}", http = (), service = "main")],
 );
 const worker :Workerd.Worker = (
@@ -33,7 +39,7 @@ const worker :Workerd.Worker = (
   compatibilityDate = "2025-09-01",
   compatibilityFlags = ["enable_request_signal"],
   durableObjectNamespaces = [(className = "DemoHub", uniqueKey = "hertz-sse-example-demo")],
-  durableObjectStorage = (inMemory = void),
+  durableObjectStorage = (localDisk = "storage"),
   bindings = [(name = "DEMO", durableObjectNamespace = "DemoHub")],
 );
 `,

@@ -1,24 +1,35 @@
 // The example app as a Cloudflare module Worker. `npm run example:cloudflare` serves it with
 // workerd from npm (no account needed); `wrangler deploy` from this folder publishes it.
 //
-// A Worker's requests may land in different isolates, and even in one isolate a response stream
-// can only be written from the request that created it. So the app (its hub and price ticker)
-// lives in one Durable Object, which every request is forwarded to: all subscribers share it.
+// A Worker's requests may land in different isolates, and a response stream can only be written
+// from the request that created it, so prices and chat meet in one Durable Object: DemoHub, the
+// library's SSEHubObject running the shared app on its hub. Every price and chat request is
+// forwarded to it, so one request's publish reaches every stream, and the hub's replay log lives
+// in the object's storage, so Last-Event-ID replay survives the object being evicted.
 import { type App, createApp } from "../app.ts";
-
-interface DurableObjectNamespaceLike {
-  idFromName(name: string): unknown;
-  get(id: unknown): { fetch(request: Request): Promise<Response> };
-}
+import {
+  type DurableObjectNamespaceLike,
+  type DurableObjectStateLike,
+  hubRouter,
+  SSEHubObject,
+} from "../../src/adapters/cloudflare.ts";
 
 export interface Env {
   DEMO: DurableObjectNamespaceLike;
 }
 
-/** The Durable Object that hosts the example app. */
-export class DemoHub {
-  readonly #app: App = createApp();
-  fetch(request: Request): Promise<Response> {
+/** The Durable Object that hosts the example app's hub and price ticker. */
+export class DemoHub extends SSEHubObject<Env> {
+  readonly #app: App;
+
+  constructor(state: DurableObjectStateLike, env: Env) {
+    // The same replay bounds as the app's in-memory hub on the other runtimes.
+    super(state, env, { replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
+    this.#app = createApp({ hub: this.hub });
+  }
+
+  // The app's routes (/price, /chat/...) instead of the object's GET/POST protocol.
+  override fetch(request: Request): Promise<Response> {
     return this.#app.fetch(request);
   }
 }
@@ -26,8 +37,8 @@ export class DemoHub {
 export default {
   fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
-    // The quickstart stream needs no shared state: serve it right here.
+    // The demo page and the quickstart stream need no shared state: serve them right here.
     if (url.pathname === "/sse" || url.pathname === "/") return createApp().fetch(request);
-    return env.DEMO.get(env.DEMO.idFromName("demo")).fetch(request);
+    return hubRouter(env.DEMO, { objectName: () => "demo" })(request);
   },
 };
