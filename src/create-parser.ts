@@ -39,8 +39,9 @@ export interface ParserOptions {
   onError?: (error: ParseError) => void;
   /**
    * The most characters (UTF-16 code units, as `String#length` counts them) that the parser holds
-   * for one event: its data so far, joined by LF, plus the line not yet terminated. Whatever the
-   * chunking, the parser's memory stays within a small multiple of this bound.
+   * for one event: its data so far, joined by LF, plus the whole line being read (field name
+   * included), whether or not its end has arrived. The parser's memory stays within a small
+   * multiple of this bound, and whether an event exceeds it does not depend on the chunking.
    *
    * An event that grows beyond it is dropped: `onError` receives a {@linkcode ParseError} of type
    * `"max-event-size-exceeded"`, the rest of the block (up to and including the next blank line)
@@ -63,9 +64,13 @@ export interface ParserOptions {
 export interface EventStreamParser {
   /**
    * Parses the next chunk of the stream: UTF-8 bytes (decoded here, streaming: a character split
-   * between chunks is joined, invalid bytes become U+FFFD) or already-decoded text. Callbacks run
-   * synchronously, before `feed` returns. Bytes and strings may be mixed; a string that arrives
-   * while a multi-byte character is incomplete ends that character (as U+FFFD).
+   * between chunks is joined, invalid bytes become U+FFFD) or already-decoded text. Bytes and
+   * strings may be mixed; a string that arrives while a multi-byte character is incomplete ends
+   * that character (as U+FFFD).
+   *
+   * Callbacks run synchronously, before `feed` returns. A callback may call `reset()`: the rest
+   * of the chunk is then dropped. If a callback throws, `feed` throws that error and the rest of
+   * the chunk is not parsed; call `reset()` before feeding more.
    */
   feed(chunk: Uint8Array | string): void;
   /**
@@ -90,10 +95,11 @@ export interface EventStreamParser {
 export const DEFAULT_MAX_EVENT_SIZE: number = 16 * 1024 * 1024;
 
 const LF = 0x0a;
-const CR = 0x0d;
 const SPACE = 0x20;
 const COLON = 0x3a;
 const BOM = 0xfeff;
+
+const STREAM: TextDecodeOptions = { stream: true };
 
 function noop(): void {}
 
@@ -180,14 +186,20 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
   const onComment = options.onComment;
   const onError = options.onError ?? noop;
 
-  // Decoding. A `TextDecoder` called without `{ stream: true }` is much faster in some runtimes
-  // (Node's simdutf fast path), so the parser does the streaming itself: a chunk is decoded up to
-  // its last complete character, and the bytes of an incomplete one (at most 3) are carried over.
+  // Decoding. The parser does the streaming itself: a chunk is decoded up to its last complete
+  // character, and the bytes of an incomplete one (at most 3) are carried over to the next.
   // Splitting right before a lead or ASCII byte never changes what a UTF-8 decoder outputs, so the
   // text is exactly what one streaming decoder would give, U+FFFD for invalid bytes included.
+  // This lets each chunk go to whichever decoder is faster for it (see bytes()): in Node, a
+  // `TextDecoder` called without `{ stream: true }` takes a fast path (simdutf) that is 2-4× faster
+  // on ASCII, and slower than the streaming one on other text (measured with bench/parse.ts).
   // `ignoreBOM: true` because each call would otherwise drop a BOM: the parser drops only the
   // stream's first one, itself.
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  const streamingDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let ascii = true; // The previous chunk was ASCII only.
+  let sparse = true; // The previous chunk had less than one non-ASCII byte in 64.
+  let streamHolds = false; // The carried bytes are (also) held by the streaming decoder.
   const carry = new Uint8Array(4);
   let carried = 0;
   let atStart = true; // No text seen yet: a leading BOM is still to be dropped.
@@ -235,7 +247,12 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
     if (dataLines === 0) data = value;
     else data = `${data}\n${value}`;
     dataLines++;
-    if (data.length > maxEventSize) overflow();
+  }
+
+  function setId(value: string): void {
+    // [spec] If the field value does not contain U+0000 NULL, then set the last event ID buffer to
+    // the field value. Otherwise, ignore the field.
+    if (value.indexOf("\0") === -1) idBuffer = value;
   }
 
   function overflow(): void {
@@ -269,6 +286,19 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
       appendData(s.slice(s.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
       return;
     }
+    // The same for "event:" and "id:", the other fields of a typical event.
+    if (
+      first === 0x65 && s.charCodeAt(start + 1) === 0x76 && s.charCodeAt(start + 2) === 0x65 &&
+      s.charCodeAt(start + 3) === 0x6e && s.charCodeAt(start + 4) === 0x74 && s.charCodeAt(start + 5) === COLON
+    ) {
+      // [spec] Set the event type buffer to the field value.
+      eventType = s.slice(s.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, end);
+      return;
+    }
+    if (first === 0x69 && s.charCodeAt(start + 1) === 0x64 && s.charCodeAt(start + 2) === COLON) {
+      setId(s.slice(s.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end));
+      return;
+    }
     // [spec] If the line starts with a colon: ignore the line (a comment).
     if (first === COLON) {
       if (onComment) onComment(s.slice(s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
@@ -291,13 +321,9 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
       case "data":
         appendData(valueStart < end ? s.slice(valueStart, end) : "");
         break;
-      case "id": {
-        // [spec] If the field value does not contain U+0000 NULL, then set the last event ID
-        // buffer to the field value. Otherwise, ignore the field.
-        const value = valueStart < end ? s.slice(valueStart, end) : "";
-        if (!value.includes("\0")) idBuffer = value;
+      case "id":
+        setId(valueStart < end ? s.slice(valueStart, end) : "");
         break;
-      }
       case "retry": {
         // [spec] If the field value consists of only ASCII digits, then interpret it as an
         // integer in base ten and set the reconnection time to it. Otherwise, ignore the field.
@@ -322,6 +348,33 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
     let lf = s.indexOf("\n", pos);
     let cr = s.indexOf("\r", pos);
     const current = generation;
+    // The first line ends what the previous chunks left unterminated, if anything.
+    if ((pieces.length > 0 || discarding) && (lf !== -1 || cr !== -1)) {
+      const start = pos;
+      let end: number;
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        end = lf;
+        pos = lf + 1;
+        lf = s.indexOf("\n", pos);
+      } else {
+        end = cr;
+        pos = cr + 1;
+        if (pos === length) skipLF = true;
+        else if (s.charCodeAt(pos) === LF) lf = s.indexOf("\n", ++pos);
+        cr = s.indexOf("\r", pos);
+      }
+      if (discarding) {
+        if (pendingLength === 0 && end === start) discarding = false; // The blank line ending it.
+      } else {
+        pieces.push(s.slice(start, end));
+        const whole = pieces.join("");
+        pieces.length = 0;
+        if (whole.length + data.length > maxEventSize) overflow();
+        else line(whole, 0, whole.length);
+      }
+      pendingLength = 0;
+      if (generation !== current) return; // A callback called reset().
+    }
     while (lf !== -1 || cr !== -1) {
       let end: number;
       let next: number;
@@ -336,21 +389,21 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
         end = cr;
         next = cr + 1;
         if (next === length) skipLF = true;
-        else if (s.charCodeAt(next) === LF) {
-          next++;
-          lf = s.indexOf("\n", next);
-        }
+        else if (s.charCodeAt(next) === LF) lf = s.indexOf("\n", ++next);
         cr = s.indexOf("\r", next);
       }
       if (discarding) {
-        if (pendingLength === 0 && end === pos) discarding = false; // The blank line ending it.
-        pendingLength = 0;
-      } else if (pieces.length > 0) {
-        pieces.push(s.slice(pos, end));
-        const whole = pieces.join("");
-        pieces.length = 0;
-        pendingLength = 0;
-        line(whole, 0, whole.length);
+        if (end === pos) discarding = false; // The blank line ending it.
+      } else if (end === pos) {
+        dispatch();
+      } else if (end - pos + data.length > maxEventSize) {
+        overflow();
+      } else if (
+        s.charCodeAt(pos) === 0x64 && s.charCodeAt(pos + 1) === 0x61 && s.charCodeAt(pos + 2) === 0x74 &&
+        s.charCodeAt(pos + 3) === 0x61 && s.charCodeAt(pos + 4) === COLON
+      ) {
+        // "data:", the most common line, interpreted here rather than in line() (see there).
+        appendData(s.slice(s.charCodeAt(pos + 5) === SPACE ? pos + 6 : pos + 5, end));
       } else {
         line(s, pos, end);
       }
@@ -381,25 +434,24 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
 
   function bytes(chunk: Uint8Array): void {
     const length = chunk.length;
+    // How far the character left incomplete by the previous chunk (in `carry`) extends into this
+    // one: the continuation bytes that complete it.
     let start = 0;
-    if (carried > 0) {
-      // Complete the carried character with the continuation bytes that start this chunk.
+    const held = carried;
+    let whole = 0; // The bytes of the completed (or broken) character, in `carry`.
+    if (held > 0) {
       const needed = sequenceLength(carry[0]!);
-      while (carried < needed && start < length) {
-        const byte = chunk[start]!;
-        if ((byte & 0xc0) !== 0x80) break;
-        carry[carried++] = byte;
-        start++;
+      while (carried < needed && start < length && (chunk[start]! & 0xc0) === 0x80) carry[carried++] = chunk[start++]!;
+      if (carried < needed && start === length) {
+        // Still incomplete: wait for more (a streaming decoder that holds the bytes is kept in step).
+        if (streamHolds) streamingDecoder.decode(chunk, STREAM);
+        return;
       }
-      if (carried < needed && start === length) return; // Still incomplete: wait for more.
-      const head = decoder.decode(carry.subarray(0, carried));
+      whole = carried;
       carried = 0;
-      const current = generation;
-      text(head);
-      if (generation !== current) return; // A callback called reset(): drop the rest.
     }
-    // Find an incomplete character at the end: the last lead byte within the last 3 bytes, if
-    // fewer bytes follow it than it announces.
+    // An incomplete character at the end: the last lead byte within the last 3 bytes, if fewer
+    // bytes follow it than it announces.
     let end = length;
     for (let i = length - 1; i >= start && i >= length - 3; i--) {
       const byte = chunk[i]!;
@@ -409,21 +461,45 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
         break;
       }
     }
-    if (end > start) text(decoder.decode(start === 0 && end === length ? chunk : chunk.subarray(start, end)));
+    // Node's fast path (simdutf) wins big on ASCII; on other text it is slower than the streaming
+    // decoder, except in small chunks, where the streaming decoder's cost per call dominates,
+    // unless most of the text is non-ASCII (CJK, say). The previous chunk predicts which case this
+    // one is. The streaming decoder handles the boundaries between chunks itself; the fast one is
+    // given whole characters, and the parser carries the bytes of an incomplete one over.
+    let decoded: string;
+    if (!(ascii || (sparse && length <= 2048))) {
+      decoded = held > 0 && !streamHolds ? streamingDecoder.decode(carry.subarray(0, held), STREAM) : "";
+      decoded += streamingDecoder.decode(chunk, STREAM);
+      streamHolds = end < length;
+    } else {
+      decoded = "";
+      if (held > 0) {
+        // The completed (or broken) character: decoded by whichever decoder holds its first bytes.
+        // Without `stream`, the streaming decoder flushes: it holds nothing afterwards.
+        decoded = streamHolds ? streamingDecoder.decode(chunk.subarray(0, start)) : decoder.decode(carry.subarray(0, whole));
+        streamHolds = false;
+      }
+      if (end > start) decoded += decoder.decode(start === 0 && end === length ? chunk : chunk.subarray(start, end));
+    }
     for (let i = end; i < length; i++) carry[carried++] = chunk[i]!;
+    const multiByte = length - decoded.length; // Bytes beyond one per UTF-16 unit, roughly.
+    ascii = multiByte === 0;
+    sparse = multiByte * 64 < length;
+    text(decoded);
   }
 
-  function flushCarry(): void {
-    if (carried > 0) {
-      const rest = decoder.decode(carry.subarray(0, carried));
-      carried = 0;
-      text(rest);
-    }
+  /** Ends a character left incomplete by the last bytes (as U+FFFD), before text or a reset. */
+  function flushCarry(): string {
+    if (carried === 0) return "";
+    const rest = streamHolds ? streamingDecoder.decode() : decoder.decode(carry.subarray(0, carried));
+    carried = 0;
+    streamHolds = false;
+    return rest;
   }
 
   function reset(): void {
     generation++;
-    carried = 0;
+    flushCarry(); // Empties the streaming decoder too, if it holds bytes.
     atStart = true;
     pieces.length = 0;
     pendingLength = 0;
@@ -438,8 +514,9 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
   return {
     feed(chunk: Uint8Array | string): void {
       if (typeof chunk === "string") {
+        const rest = flushCarry();
         const current = generation;
-        flushCarry();
+        text(rest);
         if (generation === current) text(chunk);
       } else if (chunk instanceof Uint8Array) {
         bytes(chunk);

@@ -1,0 +1,38 @@
+/**
+ * `hertz-sse/client`: consuming event streams. {@linkcode subscribe} is a fetch-based client
+ * with reconnection, any method, headers and body, as an async iterable or with callbacks;
+ * {@linkcode EventSource} is the standard interface on top of it.
+ *
+ * @example Usage
+ * ```ts
+ * import { subscribe } from "@hertz/sse/client";
+ *
+ * for await (const message of subscribe("https://example.com/sse")) {
+ *   console.log(message.type, message.data, message.lastEventId);
+ * }
+ * ```
+ *
+ * @module
+ */
+export {
+  ClientError,
+  ConnectionError,
+  type ConnectionErrorKind,
+  ResponseError,
+  RetryLimitError,
+} from "./client-errors.ts";
+export type { SSEMessage } from "./event.ts";
+export { EventSource, type EventSourceEventMap, type EventSourceLike, type EventSourceOptions } from "./event-source.ts";
+export { ParseError, type ParseErrorType } from "./parse-error.ts";
+export {
+  type BackoffOptions,
+  type FetchLike,
+  type FetchLikeInit,
+  type FetchLikeResponse,
+  type RetryInfo,
+  type SubscribeBody,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionState,
+  subscribe,
+} from "./subscribe.ts";
