@@ -1,8 +1,12 @@
 // The server core on four real runtimes: Node (through @hono/node-server), Deno.serve, Bun.serve
 // and workerd. One test body, registered once per runtime; each starts the same app
 // (test/runtimes/app.ts) for real on a free port and talks to it over HTTP.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { available, type RunningServer, type RuntimeName, startApp } from "./helpers/runtimes.ts";
+import { ResponseError } from "../src/client-errors.ts";
+import { subscribe } from "../src/subscribe.ts";
+import { available, binary, type RunningServer, type RuntimeName, startApp } from "./helpers/runtimes.ts";
 import { readMessages } from "./helpers/spec-parser.ts";
 
 const RUNTIMES: RuntimeName[] = ["node", "deno", "bun", "workerd"];
@@ -156,6 +160,72 @@ for (const runtime of RUNTIMES) {
       expect((await next(unknown)).type).toBe("reset");
       for (const sub of [subB, subAB, again, unknown]) await sub.return(undefined);
     });
+
+    it("lets the client resume after the server ends the stream, honouring the server's retry", async () => {
+      // The client's own reconnection time is 10 s; the server's `retry: 10` must replace it, or
+      // the two reconnections below would not fit in the test's time.
+      const messages = [];
+      const started = performance.now();
+      for await (const message of subscribe(`${server.url}/counter?retry=10`, { retry: 10_000 })) {
+        messages.push(message);
+        if (messages.length === 7) break;
+      }
+      expect(messages.map((m) => [m.type, m.data, m.lastEventId])).toEqual(
+        [1, 2, 3, 4, 5, 6, 7].map((n) => ["count", String(n), String(n)]),
+      );
+      expect(performance.now() - started).toBeLessThan(5_000);
+    });
+
+    it("ends the client on 204, and fails it on 500 or a wrong content type", async () => {
+      const none = [];
+      for await (const message of subscribe(`${server.url}/code?code=204`)) none.push(message);
+      expect(none).toEqual([]);
+      for (const [path, status] of [["/code?code=500", 500], ["/wrong-type", 200]] as const) {
+        const failure = await (async () => {
+          for await (const _ of subscribe(`${server.url}${path}`, { retry: 10 })) {
+            // nothing arrives
+          }
+        })().catch((error: unknown) => error);
+        expect(ResponseError.is(failure), path).toBe(true);
+        expect((failure as ResponseError).status).toBe(status);
+      }
+    });
+
+    it("consumes a POST stream with a JSON body and an Authorization header", async () => {
+      const stream = subscribe(`${server.url}/echo`, {
+        method: "POST",
+        headers: { Authorization: "Bearer token-123", "Content-Type": "application/json" },
+        body: JSON.stringify({ prompt: "hello", n: 1 }),
+        backoff: { maxAttempts: 0 },
+      });
+      const messages = [];
+      for await (const message of stream) messages.push(message);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.type).toBe("echo");
+      expect(JSON.parse(messages[0]!.data)).toEqual({
+        method: "POST",
+        authorization: "Bearer token-123",
+        body: { prompt: "hello", n: 1 },
+      });
+    });
+
+    if (runtime === "node") {
+      // The client itself is portable: the same subscription, run by Deno and by Bun.
+      const run = promisify(execFile);
+      const clients: [string, () => [string, string[]]][] = [
+        ["deno", () => [binary("deno"), ["run", "--quiet", "--no-lock", "--allow-net", "test/runtimes/client-script.ts", server.url]]],
+        ["bun", () => [binary("bun"), ["run", "test/runtimes/client-script.ts", server.url]]],
+      ];
+      for (const [name, command] of clients) {
+        if (!available(name as RuntimeName)) continue;
+        it(`runs the client on ${name}, resuming across reconnections`, async () => {
+          const [file, args] = command();
+          const { stdout } = await run(file, args, { timeout: 20_000 });
+          const received = JSON.parse(stdout.trim().split("\n").at(-1)!) as { data: string; lastEventId: string }[];
+          expect(received.map((m) => m.lastEventId)).toEqual(["1", "2", "3", "4", "5", "6", "7"]);
+        });
+      }
+    }
 
     if (runtime === "bun") {
       it("outlives Bun's idle timeout on a quiet stream", async () => {

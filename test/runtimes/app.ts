@@ -62,6 +62,30 @@ export function handle(request: Request): Response | Promise<Response> {
         .then((id) => Response.json({ id }));
     case "/hub/count":
       return Response.json({ size: getHub().size, topic: getHub().count(param("topic", "default")) });
+    case "/counter": {
+      // Resumable: continues after the Last-Event-ID it is sent, three events per connection,
+      // then ends the stream so the client reconnects.
+      const after = Number(getLastEventId(request) ?? "0");
+      const retry = url.searchParams.get("retry");
+      return sseResponse(request, async (stream) => {
+        if (retry !== null) await stream.send({ retry: Number(retry) });
+        for (let n = after + 1; n <= after + 3; n++) await stream.send({ event: "count", id: n, data: String(n) });
+      });
+    }
+    case "/code":
+      return new Response(null, { status: Number(param("code", "204")) });
+    case "/wrong-type":
+      return new Response("data: not an event stream\n\n", { headers: { "content-type": "text/plain" } });
+    case "/echo":
+      return (async () => {
+        const body = await request.json();
+        return sseResponse(request, async (stream) => {
+          await stream.send({
+            event: "echo",
+            data: { method: request.method, authorization: request.headers.get("authorization"), body },
+          });
+        });
+      })();
     case "/status":
       return Response.json(channels.get(param("ch", "default")) ?? null);
     case "/keepalive":
