@@ -1,0 +1,82 @@
+/**
+ * One hub instance for the Redis backplane's multi-process tests: an SSEHub on a RedisBackplane,
+ * served by @hono/node-server on a free port.
+ *
+ * - `GET /sse?topic=…` subscribes (replay from `Last-Event-ID`);
+ * - `POST /publish?topic=…` publishes the request body as `data` and answers the id, or 503 with
+ *   the error's message when the backplane cannot publish.
+ *
+ * Environment: `REDIS_URL` (required), `PREFIX` (default `sse:`), `KEEP_ALIVE` (ms, default
+ * 15000), `MAX_EVENTS`. Prints `{"port":N}` once it serves, and each backplane error as
+ * `{"error":{"kind":…,"message":…}}`, one JSON line each, on stdout. Ends on SIGTERM.
+ *
+ * Usage: `node_modules/.bin/tsx test/redis/instance.ts`
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Redis } from "ioredis";
+import { SSEHub } from "../../src/hub.ts";
+import { RedisBackplane, RedisBackplaneError } from "../../src/redis.ts";
+
+const url = process.env.REDIS_URL;
+if (url === undefined) throw new Error("REDIS_URL is not set");
+
+// The recommended settings: publishes fail at once while Redis is unreachable, and one under way
+// when the connection breaks fails after commandTimeout instead of being sent twice. The client
+// reconnects quickly here, as the tests restart Redis.
+const redis = new Redis(url, {
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: 1_000,
+  retryStrategy: (times) => Math.min(times * 20, 200),
+});
+redis.on("error", () => {
+  // Reported through the failing publishes; ioredis would log every reconnection attempt.
+});
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+};
+
+const backplane = new RedisBackplane({
+  redis,
+  prefix: process.env.PREFIX ?? "sse:",
+  maxEvents: process.env.MAX_EVENTS === undefined ? undefined : Number(process.env.MAX_EVENTS),
+  onError: (error) => {
+    const kind = RedisBackplaneError.is(error) ? error.kind : "other";
+    print({ error: { kind, message: error instanceof Error ? error.message : String(error) } });
+  },
+});
+const hub = new SSEHub({
+  backplane,
+  keepAlive: process.env.KEEP_ALIVE === undefined ? 15_000 : Number(process.env.KEEP_ALIVE),
+  onError: (error) => print({ error: { kind: "hub", message: String(error) } }),
+});
+
+async function handle(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === "/sse") return hub.subscribe(request);
+  if (url.pathname === "/publish" && request.method === "POST") {
+    const topic = url.searchParams.get("topic") ?? undefined;
+    try {
+      return new Response(await hub.publish({ data: await request.text() }, { topic }));
+    } catch (error) {
+      const status = RedisBackplaneError.is(error) ? 503 : 500;
+      return new Response(error instanceof Error ? error.message : String(error), { status });
+    }
+  }
+  return new Response("Not found", { status: 404 });
+}
+
+await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
+const server = serve({ fetch: handle, port: 0, hostname: "127.0.0.1" });
+server.once("listening", () => print({ port: (server.address() as AddressInfo).port }));
+
+process.once("SIGTERM", async () => {
+  await hub.close();
+  await backplane.close();
+  (server as import("node:http").Server).closeAllConnections();
+  server.close();
+  redis.disconnect();
+  process.exit(0);
+});
