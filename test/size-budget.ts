@@ -9,13 +9,13 @@ import { build } from "esbuild";
 // Bytes, minified and gzipped. Raise a budget only with a reason in the commit.
 const BUDGETS: Record<string, number> = {
   index: 3_500,
-  parser: 2_000,
-  client: 5_000,
+  parser: 2_750,
+  client: 7_000,
   hub: 8_000,
   hono: 3_000,
   bun: 500,
-  redis: 4_000,
-  cloudflare: 9_000,
+  redis: 7_000,
+  cloudflare: 11_000,
   node: 2_500,
 };
 
