@@ -3,7 +3,7 @@
 #   1. type-checks (with Node types, and the core without them: proof it is portable)
 #   2. all vitest suites (unit, four real runtimes, Hono, browser, Redis)
 #   3. the unit suites again on Node 22 and 24
-#   4. Deno's own check and a JSR publish dry run
+#   4. Deno's own check, every JSDoc example type-checked, and a JSR publish dry run
 #   5. the npm build, its size budget per entry point, publint and are-the-types-wrong
 # Prints one closing line "tests: N passed, N failed" with vitest's counts.
 set -uo pipefail
@@ -31,6 +31,9 @@ for v in 22 24; do
 done
 
 step "deno check" deno check src/
+# Every JSDoc @example, type-checked against the sources (test/doc/deno.json maps the package's
+# own names to src/ and stands in for jsr:@std/assert, which is not reachable offline).
+step "deno check --doc (examples)" bash -c 'deno check --quiet --doc --config test/doc/deno.json src/*.ts src/adapters/hono.ts src/adapters/bun.ts src/adapters/cloudflare.ts'
 step "deno publish --dry-run" deno publish --dry-run --allow-dirty
 step "build" tsup --silent
 step "size budget" tsx test/size-budget.ts
