@@ -70,4 +70,5 @@ for (const [label, chunk, count] of [["60 B chunks", SMALL, 200_000], ["16 KiB c
     console.log(`  ${name.padEnd(32)} ${rate.toFixed(0).padStart(6)} MB/s  ${(rate / base).toFixed(2)}x`);
   }
 }
+
 export {};

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "./sse-stream.ts";
+
 /** What a {@linkcode HubSubscriber} needs from its hub. */
 export interface SubscriberHost {
   /** How many times the hub's shared timer has fired: the coarse clock of the drain deadline. */
@@ -52,16 +54,21 @@ interface Held {
  *
  * Every way of ending (the body's `cancel()`, the request's `abort`, {@linkcode end},
  * {@linkcode disconnect}) releases the subscriber from its host exactly once.
+ *
+ * A runtime adapter may attach a {@linkcode ChunkSink} to the body instead of reading it; chunks
+ * then go to the sink, with the same queue and policy ("the client is waiting" becomes "the sink
+ * is ready"). The subscriber is its own {@linkcode SinkControl}, so that costs no allocation either.
  */
-export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, EventListenerObject {
-  /** The response body. */
-  readonly stream: ReadableStream<Uint8Array>;
+export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, EventListenerObject, ChunkSinkSource, SinkControl {
   /** The request that subscribed, for the hub's hooks. */
   readonly request: Request;
   /** The topics subscribed to. */
   readonly topics: readonly string[];
   readonly #host: SubscriberHost;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** The body's controller; dropped once a sink is attached, so that the unused stream can be collected. */
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined = undefined;
+  #body: ReadableStream<Uint8Array> | undefined;
+  #sink: ChunkSink | undefined = undefined;
   #queue: Uint8Array[] | undefined = undefined;
   #held: Held[] | undefined = undefined;
   #signal: AbortSignal | undefined = undefined;
@@ -69,19 +76,30 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   #since = 0;
   /** Timer ticks in a row with nothing sent. */
   #idle = 0;
-  /** A read is pending: the next chunk can be handed over at once. */
+  /** A read is pending, or the sink is ready: the next chunk can be handed over at once. */
   #waiting = false;
   /** Something was sent since the last tick. */
   #active = false;
   #closed = false;
 
-  /** Creates the subscriber and its stream; nothing is sent until {@linkcode push}. */
+  /** Creates the subscriber; nothing is sent until {@linkcode push}. */
   constructor(host: SubscriberHost, request: Request, topics: readonly string[]) {
     this.#host = host;
     this.request = request;
     this.topics = topics;
     // start() runs synchronously inside the constructor and keeps the controller.
-    this.stream = new ReadableStream<Uint8Array>(this, STRATEGY);
+    this.#body = new ReadableStream<Uint8Array>(this, STRATEGY);
+    setChunkSinkSource(this.#body, this);
+  }
+
+  /**
+   * Hands over the response body, once. The subscriber keeps only the stream's controller, and
+   * drops that too when a sink is attached: the stream costs about 2.5 KB on Node 20.
+   */
+  body(): ReadableStream<Uint8Array> {
+    const body = this.#body!;
+    this.#body = undefined;
+    return body;
   }
 
   /** Whether the subscriber has ended. */
@@ -99,20 +117,35 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     this.#controller = controller;
   }
 
-  /** Stream source: the client waits for data. Sends the backlog as one chunk, or waits for the next push. */
-  pull(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  /** Stream source: the client waits for data (see {@linkcode HubSubscriber.ready}). */
+  pull(): void {
+    this.ready();
+  }
+
+  /** Stream source, and sink control: the client went away. */
+  cancel(): void {
+    this.#finish();
+  }
+
+  /** Chunk sink source: chunks go to `sink` from now on. */
+  attachSink(sink: ChunkSink): SinkControl {
+    this.#sink = sink;
+    this.#controller = undefined;
+    if (this.#closed) sink.end();
+    else this.ready();
+    return this;
+  }
+
+  /** Sink control (and what a pull does): the client can take a chunk. Sends the backlog as one chunk, or waits for the next push. */
+  ready(): void {
     const queue = this.#queue;
     if (queue !== undefined) {
       this.#queue = undefined;
-      controller.enqueue(queue.length === 1 ? queue[0]! : concatChunks(queue));
+      this.#waiting = true;
+      this.#deliver(queue.length === 1 ? queue[0]! : concatChunks(queue));
     } else if (!this.#closed) {
       this.#waiting = true;
     }
-  }
-
-  /** Stream source: the client went away. */
-  cancel(): void {
-    this.#finish();
   }
 
   /** The request's `abort` listener: the client went away. */
@@ -204,10 +237,16 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     if (this.#closed) return;
     const queue = this.#queue ?? [];
     if (last !== undefined) queue.push(last);
-    try {
-      if (queue.length > 0) this.#controller.enqueue(queue.length === 1 ? queue[0]! : concatChunks(queue));
-    } catch {
-      // The consumer cancelled the body meanwhile.
+    if (queue.length > 0) {
+      const chunk = queue.length === 1 ? queue[0]! : concatChunks(queue);
+      if (this.#sink !== undefined) this.#sink.write(chunk, false);
+      else {
+        try {
+          this.#controller?.enqueue(chunk);
+        } catch {
+          // The consumer cancelled the body meanwhile.
+        }
+      }
     }
     this.#finish();
     this.#close();
@@ -226,8 +265,7 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   #enqueue(frame: Uint8Array): void {
     this.#active = true;
     if (this.#waiting) {
-      this.#waiting = false;
-      this.#controller.enqueue(frame);
+      this.#deliver(frame);
       return;
     }
     const queue = this.#queue;
@@ -246,9 +284,27 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     queue.push(frame);
   }
 
+  /** Hands a chunk to the waiting client: one per pull, as many as the sink takes. */
+  #deliver(frame: Uint8Array): void {
+    const sink = this.#sink;
+    if (sink === undefined) {
+      this.#waiting = false;
+      this.#controller?.enqueue(frame);
+      return;
+    }
+    // The hub never waits for a subscriber: there is no producer to let run first.
+    const ready = sink.write(frame, false);
+    // The sink may have reported a disconnect from inside write().
+    if (!this.#closed) this.#waiting = ready;
+  }
+
   #close(): void {
+    if (this.#sink !== undefined) {
+      this.#sink.end();
+      return;
+    }
     try {
-      this.#controller.close();
+      this.#controller?.close();
     } catch {
       // Already closed, or cancelled by the consumer.
     }

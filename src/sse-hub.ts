@@ -563,7 +563,7 @@ export class SSEHub {
     // An empty id is what a client that never received one would send, if it sent anything.
     if (lastEventId !== undefined && lastEventId !== "") this.#replay(subscriber, topics, lastEventId);
     subscriber.watch(request.signal);
-    return new Response(subscriber.stream, { status: 200, headers });
+    return new Response(subscriber.body(), { status: 200, headers });
   }
 
   /**

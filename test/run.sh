@@ -33,7 +33,7 @@ done
 step "deno check" deno check src/
 # Every JSDoc @example, type-checked against the sources (test/doc/deno.json maps the package's
 # own names to src/ and stands in for jsr:@std/assert, which is not reachable offline).
-step "deno check --doc (examples)" bash -c 'deno check --quiet --doc --config test/doc/deno.json src/*.ts src/adapters/hono.ts src/adapters/bun.ts src/adapters/cloudflare.ts'
+step "deno check --doc (examples)" bash -c 'deno check --quiet --doc --config test/doc/deno.json src/*.ts src/adapters/hono.ts src/adapters/bun.ts src/adapters/cloudflare.ts src/adapters/node.ts'
 step "deno publish --dry-run" deno publish --dry-run --allow-dirty
 step "build" tsup --silent
 step "size budget" tsx test/size-budget.ts

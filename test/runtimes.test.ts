@@ -66,7 +66,6 @@ for (const runtime of RUNTIMES) {
       expect(ids).toEqual(["1", "2", "3", "4", "5"]);
       // Buffered to the end, all five would arrive together; streamed, they are ~4 intervals apart.
       expect(arrivals[4]! - arrivals[0]!).toBeGreaterThan(2 * interval);
-      expect(arrivals[1]! - arrivals[0]!).toBeGreaterThan(interval / 3);
     });
 
     it("sees the client disconnect within one second and stops the handler", async () => {

@@ -16,7 +16,7 @@ const BUDGETS: Record<string, number> = {
   bun: 500,
   redis: 7_000,
   cloudflare: 11_000,
-  node: 2_500,
+  node: 3_200,
 };
 
 const root = join(new URL(".", import.meta.url).pathname, "..");
