@@ -11,7 +11,29 @@ import { type EncodeOptions, type SSEEvent, validateEvent } from "./event.ts";
 // and only then is every LF followed by the field prefix.
 const CR_BREAKS = /\r\n?/g;
 
-function serializeJson(data: unknown): string {
+/**
+ * Turns an event's `data` into the text its `data:` lines carry: a string as it is, anything else
+ * through `serialize` (JSON by default). Throws a `SyntaxError` for data JSON cannot express and
+ * a `TypeError` when `serialize` returns something other than a string.
+ *
+ * @example Usage
+ * ```ts
+ * import { serializeData } from "@hertz/sse";
+ * import { assertEquals } from "jsr:@std/assert";
+ *
+ * assertEquals(serializeData({ n: 1 }), '{"n":1}');
+ * assertEquals(serializeData("as is"), "as is");
+ * ```
+ */
+export function serializeData(data: unknown, serialize?: (data: unknown) => string): string {
+  if (typeof data === "string") return data;
+  if (serialize) {
+    const text = serialize(data);
+    if (typeof text !== "string") {
+      throw new TypeError(`Cannot encode event: "serialize" must return a string, got ${typeof text}`);
+    }
+    return text;
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(data);
@@ -66,17 +88,7 @@ export function encodeEvent(event: SSEEvent, options?: EncodeOptions): string {
   if (event.comment !== undefined) out += lines(": ", event.comment);
   if (event.event !== undefined) out += `event: ${event.event}\n`;
   const data = event.data;
-  if (data !== undefined) {
-    let text: string;
-    if (typeof data === "string") text = data;
-    else if (options?.serialize) {
-      text = options.serialize(data);
-      if (typeof text !== "string") {
-        throw new TypeError(`Cannot encode event: "serialize" must return a string, got ${typeof text}`);
-      }
-    } else text = serializeJson(data);
-    out += lines("data: ", text);
-  }
+  if (data !== undefined) out += lines("data: ", serializeData(data, options?.serialize));
   if (event.id !== undefined) out += `id: ${event.id}\n`;
   if (event.retry !== undefined) out += `retry: ${event.retry}\n`;
   return `${out}\n`;

@@ -19,7 +19,7 @@
  *
  * @module
  */
-export { EventStreamEncoderStream, encodeComment, encodeEvent } from "./encoder.ts";
+export { EventStreamEncoderStream, encodeComment, encodeEvent, serializeData } from "./encoder.ts";
 export { type EncodeOptions, type SSEEvent, type SSEMessage, validateEvent } from "./event.ts";
 export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./last-event-id.ts";
 export { sseHeaders } from "./sse-headers.ts";

@@ -12,7 +12,7 @@ import type {
   BackplaneSubscription,
 } from "./backplane.ts";
 import { describe } from "./event.ts";
-import { checkReplayOptions, ReplayLog, type ReplayLogOptions } from "./replay-log.ts";
+import { checkReplayOptions, historyAfter, ReplayLog, type ReplayLogOptions } from "./replay-log.ts";
 
 /**
  * Options for {@linkcode MemoryBackplane}: the bounds of each topic's replay log.
@@ -55,6 +55,9 @@ class MemoryEntry implements BackplaneEntry {
 class Channel {
   readonly listeners = new Set<BackplaneListener>();
   constructor(readonly log: ReplayLog<MemoryEntry>) {}
+  get evictedSeq(): number {
+    return this.log.evictedSeq;
+  }
 }
 
 // Ids start with the backplane's creation time, made unique per process, so that ids issued
@@ -195,21 +198,7 @@ export class MemoryBackplane implements Backplane {
         if (channel.log.lastEvicted?.id === afterId) seq = channel.log.lastEvicted.seq;
       }
     }
-    if (seq === undefined || channels.some((channel) => channel.log.evictedSeq > seq)) {
-      let last: MemoryEntry | undefined;
-      for (const channel of channels) {
-        const candidate = channel.log.last;
-        if (candidate !== undefined && (last === undefined || candidate.seq > last.seq)) last = candidate;
-      }
-      return last === undefined ? { gone: true } : { gone: true, lastId: last.id };
-    }
-    if (channels.length === 1) return { gone: false, entries: channels[0]!.log.after(seq) };
-    const entries: MemoryEntry[] = [];
-    for (const channel of channels) {
-      for (const entry of channel.log.after(seq)) entries.push(entry);
-    }
-    entries.sort((a, b) => a.seq - b.seq);
-    return { gone: false, entries };
+    return historyAfter(channels, seq);
   }
 
   /** Drops every log and listener; later calls throw. Calling it again does nothing. */

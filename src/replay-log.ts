@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { BackplaneEntry, BackplaneHistory } from "./backplane.ts";
 import { describe } from "./event.ts";
 
 /** The bounds of a replay log. */
@@ -145,4 +146,37 @@ export class ReplayLog<T extends ReplayRecord> {
     this.#lastEvicted = record;
     this.#onEvict?.(record);
   }
+}
+
+/** A topic's log and the sequence number of the newest entry a bound has evicted from it. */
+export interface HistorySource<T extends ReplayRecord & BackplaneEntry> {
+  readonly log: ReplayLog<T>;
+  readonly evictedSeq: number;
+}
+
+/**
+ * The answer of a backplane's `history()` once the client's position is known as a sequence
+ * number (`undefined` when the id is unknown): the retained entries of `sources` after it in
+ * publication order, or `gone` (with the newest retained id) when it is unknown or an entry after
+ * it has been evicted. Shared by the in-memory and the Durable Object backplanes.
+ */
+export function historyAfter<T extends ReplayRecord & BackplaneEntry>(
+  sources: readonly HistorySource<T>[],
+  seq: number | undefined,
+): BackplaneHistory {
+  if (seq === undefined || sources.some((source) => source.evictedSeq > seq)) {
+    let last: T | undefined;
+    for (const source of sources) {
+      const candidate = source.log.last;
+      if (candidate !== undefined && (last === undefined || candidate.seq > last.seq)) last = candidate;
+    }
+    return last === undefined ? { gone: true } : { gone: true, lastId: last.id };
+  }
+  if (sources.length === 1) return { gone: false, entries: sources[0]!.log.after(seq) };
+  const entries: T[] = [];
+  for (const source of sources) {
+    for (const entry of source.log.after(seq)) entries.push(entry);
+  }
+  entries.sort((a, b) => a.seq - b.seq);
+  return { gone: false, entries };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backplane, BackplaneEntry, BackplaneEvent, BackplaneHistory, BackplaneSubscription } from "./backplane.ts";
-import { encodeComment, encodeEvent } from "./encoder.ts";
+import { encodeComment, encodeEvent, serializeData } from "./encoder.ts";
 import { describe, type EncodeOptions, type SSEEvent, validateEvent } from "./event.ts";
 import { concatChunks, HubSubscriber, type SubscriberHost } from "./hub-subscriber.ts";
 import { getLastEventId } from "./last-event-id.ts";
@@ -868,24 +868,7 @@ export class SSEHub {
   }
 
   #serializeData(data: unknown): string {
-    if (typeof data === "string") return data;
-    if (this.#serialize !== undefined) {
-      const text = this.#serialize(data);
-      if (typeof text !== "string") {
-        throw new TypeError(`Cannot encode event: "serialize" must return a string, got ${typeof text}`);
-      }
-      return text;
-    }
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(data);
-    } catch (cause) {
-      throw new SyntaxError(`Cannot serialise data: ${(cause as Error).message}`, { cause });
-    }
-    if (typeof text !== "string") {
-      throw new SyntaxError(`Cannot serialise data: JSON.stringify returned nothing for ${typeof data}`);
-    }
-    return text;
+    return serializeData(data, this.#serialize);
   }
 
   #topicFor(options: PublishOptions | undefined): string {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EventStreamEncoderStream, encodeComment, encodeEvent } from "../src/encoder.ts";
+import { EventStreamEncoderStream, encodeComment, encodeEvent, serializeData } from "../src/encoder.ts";
 import type { SSEEvent } from "../src/event.ts";
 import { parseEventStream } from "./helpers/spec-parser.ts";
 
@@ -74,6 +74,16 @@ describe("encodeEvent refuses what would corrupt the stream", () => {
     expect((thrown as Error).message).toMatch(message);
     expect((thrown as Error).message).toMatch(/^Cannot [a-z]/);
     expect((thrown as Error).message).not.toMatch(/\.$/);
+  });
+});
+
+describe("serializeData", () => {
+  it("passes strings through and serialises the rest", () => {
+    expect(serializeData("a\nb")).toBe("a\nb");
+    expect(serializeData({ a: 1 })).toBe('{"a":1}');
+    expect(serializeData(2, (v) => `<${String(v)}>`)).toBe("<2>");
+    expect(() => serializeData(1n)).toThrow(SyntaxError);
+    expect(() => serializeData({}, () => 1 as unknown as string)).toThrow(/"serialize" must return a string/);
   });
 });
 

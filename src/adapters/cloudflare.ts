@@ -54,7 +54,7 @@ import type {
   BackplaneSubscription,
 } from "../backplane.ts";
 import { describe, type SSEEvent, validateEvent } from "../event.ts";
-import { checkReplayOptions, ReplayLog } from "../replay-log.ts";
+import { checkReplayOptions, historyAfter, ReplayLog } from "../replay-log.ts";
 import { SSEHub, type SSEHubOptions } from "../sse-hub.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -468,21 +468,7 @@ export class DurableObjectBackplane implements Backplane {
         if (channel.evictedId === afterId) seq = channel.evictedSeq;
       }
     }
-    if (seq === undefined || channels.some((channel) => channel.evictedSeq > seq)) {
-      let last: ObjectEntry | undefined;
-      for (const channel of channels) {
-        const candidate = channel.log.last;
-        if (candidate !== undefined && (last === undefined || candidate.seq > last.seq)) last = candidate;
-      }
-      return last === undefined ? { gone: true } : { gone: true, lastId: last.id };
-    }
-    if (channels.length === 1) return { gone: false, entries: channels[0]!.log.after(seq) };
-    const entries: ObjectEntry[] = [];
-    for (const channel of channels) {
-      for (const entry of channel.log.after(seq)) entries.push(entry);
-    }
-    entries.sort((a, b) => a.seq - b.seq);
-    return { gone: false, entries };
+    return historyAfter(channels, seq);
   }
 
   /**
