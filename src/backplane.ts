@@ -170,3 +170,20 @@ export interface Backplane {
   /** Releases the backplane's connections, timers and memory. */
   close(): void | Promise<void>;
 }
+
+/**
+ * Hands an entry to every listener of a topic. One failing listener must not keep the entry from
+ * the others, so its error is rethrown as an uncaught error, as an `EventTarget` does. For
+ * backplane implementations.
+ */
+export function deliverEntry(listeners: Iterable<BackplaneListener>, entry: BackplaneEntry): void {
+  for (const listener of listeners) {
+    try {
+      listener(entry);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "./sse-stream.ts";
+import { type ChunkSink, type ChunkSinkSource, concatChunks, type SinkControl, setChunkSinkSource } from "./sse-stream.ts";
 
 /** What a {@linkcode HubSubscriber} needs from its hub. */
 export interface SubscriberHost {
@@ -20,18 +20,6 @@ export interface SubscriberHost {
   release(subscriber: HubSubscriber): void;
 }
 
-/** Joins chunks into one, so that a backlog goes out in one write. */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.byteLength;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
 
 // Zero: pull() runs only while the client waits for a chunk, so the subscriber always knows
 // whether a chunk can go out at once or must wait in its own (bounded) queue; nothing ever sits in

@@ -3,13 +3,14 @@
  *
  * @module
  */
-import type {
-  Backplane,
-  BackplaneEntry,
-  BackplaneEvent,
-  BackplaneHistory,
-  BackplaneListener,
-  BackplaneSubscription,
+import {
+  type Backplane,
+  type BackplaneEntry,
+  type BackplaneEvent,
+  type BackplaneHistory,
+  type BackplaneListener,
+  type BackplaneSubscription,
+  deliverEntry,
 } from "./backplane.ts";
 import { describe } from "./event.ts";
 import { checkReplayOptions, historyAfter, ReplayLog, type ReplayLogOptions } from "./replay-log.ts";
@@ -136,17 +137,7 @@ export class MemoryBackplane implements Backplane {
     const channel = this.#channel(topic);
     this.#index.set(id, entry);
     channel.log.append(entry);
-    for (const listener of channel.listeners) {
-      try {
-        listener(entry);
-      } catch (error) {
-        // One failing listener must not keep the entry from the others; surface it as an
-        // uncaught error, as an EventTarget does.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    deliverEntry(channel.listeners, entry);
     this.#sweepSome(entry.time);
     return id;
   }

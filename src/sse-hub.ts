@@ -7,7 +7,8 @@
 import type { Backplane, BackplaneEntry, BackplaneEvent, BackplaneHistory, BackplaneSubscription } from "./backplane.ts";
 import { encodeComment, encodeEvent, serializeData } from "./encoder.ts";
 import { describe, type EncodeOptions, type SSEEvent, validateEvent } from "./event.ts";
-import { concatChunks, HubSubscriber, type SubscriberHost } from "./hub-subscriber.ts";
+import { HubSubscriber, type SubscriberHost } from "./hub-subscriber.ts";
+import { concatChunks } from "./sse-stream.ts";
 import { getLastEventId } from "./last-event-id.ts";
 import { MemoryBackplane, type MemoryBackplaneOptions } from "./memory-backplane.ts";
 import { sseHeaders } from "./sse-headers.ts";

@@ -292,16 +292,7 @@ class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSinkSource
     }
     // One TextEncoder call on the joined text is far cheaper than one per event.
     if (!this.queueHasBytes) return ENCODER.encode((queue as string[]).join(""));
-    const parts = queue.map((c) => (typeof c === "string" ? ENCODER.encode(c) : c));
-    let length = 0;
-    for (const part of parts) length += part.byteLength;
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.byteLength;
-    }
-    return out;
+    return concatChunks(queue.map((c) => (typeof c === "string" ? ENCODER.encode(c) : c)));
   }
 
   /** The client went away (or the external signal aborted): drop everything, once. */
@@ -485,4 +476,17 @@ export class SSEStream extends ReadableStream<Uint8Array> {
     const headers = init.headers === undefined ? DEFAULT_HEADERS : sseHeaders(init.headers);
     return new Response(this, { ...init, headers });
   }
+}
+
+/** Joins chunks into one, so that a backlog goes out in one write. */
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }

@@ -45,13 +45,14 @@
  *
  * @module
  */
-import type {
-  Backplane,
-  BackplaneEntry,
-  BackplaneEvent,
-  BackplaneHistory,
-  BackplaneListener,
-  BackplaneSubscription,
+import {
+  type Backplane,
+  type BackplaneEntry,
+  type BackplaneEvent,
+  type BackplaneHistory,
+  type BackplaneListener,
+  type BackplaneSubscription,
+  deliverEntry,
 } from "../backplane.ts";
 import { describe, type SSEEvent, validateEvent } from "../event.ts";
 import { checkReplayOptions, historyAfter, ReplayLog } from "../replay-log.ts";
@@ -397,16 +398,7 @@ export class DurableObjectBackplane implements Backplane {
     this.#put(`${this.#prefix}meta`, { epoch: this.#epoch, seq } satisfies StoredMeta);
     this.#index.set(id, entry);
     channel.log.append(entry);
-    for (const listener of channel.listeners) {
-      try {
-        listener(entry);
-      } catch (error) {
-        // One failing listener must not keep the entry from the others.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    deliverEntry(channel.listeners, entry);
     this.#sweepSome(entry.time);
     const written = this.#flush();
     return written === undefined ? Promise.resolve(id) : written.then(() => id);
