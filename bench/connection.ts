@@ -23,7 +23,7 @@ import { createSession } from "better-sse";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { toNodeListener } from "../src/adapters/node.ts";
-import { sseResponse } from "../src/sse-response.ts";
+import { sseResponse } from "../src/core/response.ts";
 import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, serveParent, serverExecArgv, type Target, type WorkloadReport } from "./lib/common.ts";
 import { EVENT_TYPE, firstDifference, parseAll, smallData } from "./lib/events.ts";
 import { listenHono, listenNode, SERVER_LABELS, SERVERS, type ServerName, SSE_HEADERS } from "./lib/http.ts";

@@ -15,8 +15,8 @@
 //   npx tsx bench/encode.ts [--quick] [--runs=N]
 import { EventBuffer as BetterEventBuffer, Session } from "better-sse";
 import { SSEStreamingApi } from "hono/streaming";
-import { EventStreamEncoderStream, encodeEvent } from "../src/encoder.ts";
-import { SSEStream } from "../src/sse-stream.ts";
+import { EventStreamEncoderStream, encodeEvent } from "../src/core/encoder.ts";
+import { SSEStream } from "../src/core/stream.ts";
 import { type Check, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
 import { EVENT_TYPE, firstDifference, LARGE_TEXT, parseAll, smallData } from "./lib/events.ts";
 

@@ -23,7 +23,7 @@ import { createParser } from "eventsource-parser";
 import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { toNodeListener } from "../src/adapters/node.ts";
-import { SSEHub } from "../src/hub.ts";
+import { SSEHub } from "../src/hub/index.ts";
 import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, percentile, printReport, ratio, runCount, serveParent, serverExecArgv, sleep, type Table, type Target, type WorkloadReport, wallMs } from "./lib/common.ts";
 import { smallData } from "./lib/events.ts";
 import { listenHono, listenNode, SERVER_LABELS, SERVERS, type ServerName, SSE_HEADERS } from "./lib/http.ts";

@@ -14,7 +14,7 @@
 //
 //   npx tsx bench/parse-throughput.ts [--quick] [--runs=N] [--mb=50]
 import { createParser as createEventsourceParser } from "eventsource-parser";
-import { createParser } from "../src/create-parser.ts";
+import { createParser } from "../src/parser/create-parser.ts";
 import { args, type Check, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
 
 interface Input {

@@ -12,7 +12,7 @@
 // Each run measures every contender once, in turn, so that drift in the machine's load spreads
 // over all of them; the table shows the median of the runs, and the median of the per-run ratios.
 import { createParser as createEventsourceParser } from "eventsource-parser";
-import { createParser } from "../src/create-parser.ts";
+import { createParser } from "../src/parser/create-parser.ts";
 
 const RUNS = Number(process.env.RUNS ?? 9);
 const INPUTS = (process.env.INPUT ?? "mixed,ascii,cjk").split(",");

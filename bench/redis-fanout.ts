@@ -31,9 +31,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
-import { SSEHub } from "../src/hub.ts";
-import { RedisBackplane } from "../src/redis.ts";
-import { RedisServer } from "../test/helpers/redis.ts";
+import { SSEHub } from "../src/hub/index.ts";
+import { RedisBackplane } from "../src/redis/index.ts";
+import { RedisServer } from "../test/_helpers/redis.ts";
 
 const args = new Map(
   process.argv.slice(2).map((arg) => {

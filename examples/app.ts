@@ -11,7 +11,7 @@
 //
 // Prices and chat go through an SSEHub, so a client that reconnects with Last-Event-ID gets what
 // it missed from the hub's replay log.
-import { SSEHub } from "../src/hub.ts";
+import { SSEHub } from "../src/hub/index.ts";
 import { getLastEventId, sseResponse } from "../src/index.ts";
 import { PAGE } from "./page.ts";
 

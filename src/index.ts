@@ -19,9 +19,9 @@
  *
  * @module
  */
-export { EventStreamEncoderStream, encodeComment, encodeEvent, serializeData } from "./encoder.ts";
-export { type EncodeOptions, type SSEEvent, type SSEMessage, validateEvent } from "./event.ts";
-export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./last-event-id.ts";
-export { sseHeaders } from "./sse-headers.ts";
-export { type SSEHandler, type SSEResponseOptions, sseResponse } from "./sse-response.ts";
-export { SSEStream, type SSEStreamOptions } from "./sse-stream.ts";
+export { EventStreamEncoderStream, encodeComment, encodeEvent, serializeData } from "./core/encoder.ts";
+export { type EncodeOptions, type SSEEvent, type SSEMessage, validateEvent } from "./core/event.ts";
+export { sseHeaders } from "./core/headers.ts";
+export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./core/last-event-id.ts";
+export { type SSEHandler, type SSEResponseOptions, sseResponse } from "./core/response.ts";
+export { SSEStream, type SSEStreamOptions } from "./core/stream.ts";

@@ -1,9 +1,9 @@
 // Interop with a real browser: Chromium's native EventSource against a hertz-sse server.
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getLastEventId } from "../src/last-event-id.ts";
-import { sseResponse } from "../src/sse-response.ts";
-import { type Browser, chromiumAvailable, launchChromium } from "./helpers/browser.ts";
+import { getLastEventId } from "../src/core/last-event-id.ts";
+import { sseResponse } from "../src/core/response.ts";
+import { type Browser, chromiumAvailable, launchChromium } from "./_helpers/browser.ts";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>interop</title>
 <script>

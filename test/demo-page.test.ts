@@ -5,8 +5,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, chromiumAvailable, launchChromium } from "./helpers/browser.ts";
-import { freePort, ROOT, type RunningServer, startProcess } from "./helpers/runtimes.ts";
+import { type Browser, chromiumAvailable, launchChromium } from "./_helpers/browser.ts";
+import { freePort, ROOT, type RunningServer, startProcess } from "./_helpers/runtimes.ts";
 
 interface DemoState {
   prices: number;

@@ -2,8 +2,8 @@
 // exactly as its npm script starts it: quickstart stream, stock prices with ids, chat broadcast
 // and direct messages, and a price client resuming from its Last-Event-ID.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { available, binary, freePort, type RunningServer, type RuntimeName, startProcess } from "./helpers/runtimes.ts";
-import { type ParsedMessage, readMessages } from "./helpers/spec-parser.ts";
+import { available, binary, freePort, type RunningServer, type RuntimeName, startProcess } from "./_helpers/runtimes.ts";
+import { type ParsedMessage, readMessages } from "./_helpers/spec-parser.ts";
 
 const TSX = "node_modules/.bin/tsx";
 const COMMANDS: Record<RuntimeName, [string, string[]]> = {

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./helpers/runtimes.ts";
+import { ROOT } from "./_helpers/runtimes.ts";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
@@ -18,7 +18,9 @@ describe("packaging", () => {
   it("names every entry file after its subpath, and every one exists", () => {
     for (const [subpath, file] of Object.entries(deno.exports as Record<string, string>)) {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
-      expect(file.replace(/^.*\//, "").replace(/\.ts$/, "")).toBe(entryName(subpath));
+      // src/index.ts, src/<layer>/index.ts, src/adapters/<name>.ts or src/adapters/<name>/index.ts
+      const name = file.replace(/^\.\/src\//, "").replace(/(\/index)?\.ts$/, "").replace(/^adapters\//, "");
+      expect(name === "index" ? "index" : name).toBe(entryName(subpath));
       const built = pkg.exports[subpath];
       expect(built.import.default).toBe(`./dist/${entryName(subpath)}.js`);
       expect(built.require.default).toBe(`./dist/${entryName(subpath)}.cjs`);
@@ -44,7 +46,7 @@ describe("packaging", () => {
         .replace(/^\s*\/\/.*$/gm, "")
         .trim();
       for (const statement of code.split(/;\s*/).filter(Boolean)) {
-        expect(statement, `${subpath}: ${statement}`).toMatch(/^export (type )?(\{[\s\S]*\}|\*) from "\.\/[^"]+\.ts"$/);
+        expect(statement, `${subpath}: ${statement}`).toMatch(/^export (type )?(\{[\s\S]*\}|\*) from "\.\.?\/[^"]+\.ts"$/);
       }
     }
   });

@@ -22,7 +22,7 @@ step "typecheck" bash -c "tsc -p tsconfig.json && tsc -p tsconfig.core.json"
 step "vitest" vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
 
 # Unit suites only (no spawned runtimes, browser or Redis) on newer Node versions.
-UNIT=$(ls test/*.test.ts | grep -v -E 'runtimes|browser|redis|examples|cloudflare' | tr '\n' ' ')
+UNIT=$(ls test/*.test.ts test/*/*.test.ts | grep -v -E 'runtimes|browser|redis|examples|cloudflare|demo-page|frameworks|security/.*-runtimes' | tr '\n' ' ')
 if [ ! -x test/node-matrix/node_modules/node22/bin/node ] || [ ! -x test/node-matrix/node_modules/node24/bin/node ]; then
   step "install node 22 and 24" npm ci --prefix test/node-matrix --no-audit --no-fund --no-bin-links
 fi
@@ -33,7 +33,7 @@ done
 step "deno check" deno check src/
 # Every JSDoc @example, type-checked against the sources (test/doc/deno.json maps the package's
 # own names to src/ and stands in for jsr:@std/assert, which is not reachable offline).
-step "deno check --doc (examples)" bash -c 'deno check --quiet --doc --config test/doc/deno.json src/*.ts src/adapters/hono.ts src/adapters/bun.ts src/adapters/cloudflare.ts src/adapters/node.ts'
+step "deno check --doc (examples)" bash -c 'deno check --quiet --doc --config test/doc/deno.json $(find src -name "*.ts" -not -name "_*" | sort | tr "\n" " ")'
 step "deno publish --dry-run" deno publish --dry-run --allow-dirty
 step "build" tsup --silent
 step "size budget" tsx test/size-budget.ts

@@ -4,10 +4,10 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ResponseError } from "../src/client-errors.ts";
-import { subscribe } from "../src/subscribe.ts";
-import { available, binary, type RunningServer, type RuntimeName, startApp } from "./helpers/runtimes.ts";
-import { readMessages } from "./helpers/spec-parser.ts";
+import { ResponseError } from "../src/client/errors.ts";
+import { subscribe } from "../src/client/subscribe.ts";
+import { available, binary, type RunningServer, type RuntimeName, startApp } from "./_helpers/runtimes.ts";
+import { readMessages } from "./_helpers/spec-parser.ts";
 
 const RUNTIMES: RuntimeName[] = ["node", "deno", "bun", "workerd"];
 // On Bun, withBunIdleTimeout starts every event stream with an empty comment to send the headers.

@@ -19,7 +19,7 @@ const BUDGETS: Record<string, number> = {
   node: 3_200,
 };
 
-const root = join(new URL(".", import.meta.url).pathname, "..");
+const root = join(new URL("./", import.meta.url).pathname, "..");
 const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as { exports: Record<string, string> };
 
 let failed = false;

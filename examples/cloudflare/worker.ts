@@ -6,13 +6,14 @@
 // library's SSEHubObject running the shared app on its hub. Every price and chat request is
 // forwarded to it, so one request's publish reaches every stream, and the hub's replay log lives
 // in the object's storage, so Last-Event-ID replay survives the object being evicted.
-import { type App, createApp } from "../app.ts";
+
 import {
   type DurableObjectNamespaceLike,
   type DurableObjectStateLike,
   hubRouter,
   SSEHubObject,
-} from "../../src/adapters/cloudflare.ts";
+} from "../../src/adapters/cloudflare/index.ts";
+import { type App, createApp } from "../app.ts";
 
 export interface Env {
   DEMO: DurableObjectNamespaceLike;

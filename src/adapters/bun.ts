@@ -1,3 +1,4 @@
+import { isEventStream } from "../_internal/http.ts";
 /**
  * Bun adapter: makes event streams behave on `Bun.serve`.
  *
@@ -52,7 +53,7 @@ export function withBunIdleTimeout<Server extends BunServerLike>(
 ): (request: Request, server: Server) => Promise<Response> {
   return async (request, server) => {
     const response = await handler(request, server);
-    if (!isEventStream(response) || response.body === null) return response;
+    if (!isEventStream(response.headers.get("content-type")) || response.body === null) return response;
     server.timeout(request, 0);
     // Cancelling the new body cancels the original one through the pipe, so disconnects still
     // reach the stream.
@@ -67,7 +68,3 @@ export function withBunIdleTimeout<Server extends BunServerLike>(
 
 const PRELUDE = new TextEncoder().encode(":\n\n");
 
-function isEventStream(response: Response): boolean {
-  const type = response.headers.get("content-type");
-  return type !== null && type.split(";", 1)[0]!.trim().toLowerCase() === "text/event-stream";
-}

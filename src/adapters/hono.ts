@@ -8,8 +8,8 @@
  * @module
  */
 import type { Context, Env, Handler } from "hono";
-import { type SSEResponseOptions, sseResponse } from "../sse-response.ts";
-import type { SSEStream } from "../sse-stream.ts";
+import { type SSEResponseOptions, sseResponse } from "../core/response.ts";
+import type { SSEStream } from "../core/stream.ts";
 
 /** A Hono event-stream handler: the stream and the route's context. */
 export type HonoSSEHandler<E extends Env = Env> = (stream: SSEStream, c: Context<E>) => unknown;

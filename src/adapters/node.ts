@@ -16,7 +16,9 @@
  *
  * @module
  */
-import { attachChunkSink, type ChunkSink, type SinkControl } from "../sse-stream.ts";
+
+import { logError } from "../_internal/log.ts";
+import { attachChunkSink, type ChunkSink, type SinkControl } from "../core/stream.ts";
 
 /** The part of Node's `IncomingMessage` this adapter reads. */
 export interface NodeRequestLike {
@@ -83,10 +85,6 @@ export interface NodeListenerOptions {
   onError?: (error: unknown) => void;
 }
 
-function logError(error: unknown): void {
-  console.error("hertz-sse: the request handler failed:", error);
-}
-
 /**
  * Turns a fetch-style handler into a Node request listener. Each request becomes a `Request`
  * (method, URL, headers, body, and a `signal` that aborts when the client goes away), and the
@@ -106,7 +104,7 @@ function logError(error: unknown): void {
  * ```
  */
 export function toNodeListener(handler: FetchHandler, options: NodeListenerOptions = {}): NodeListener {
-  const onError = options.onError ?? logError;
+  const onError = options.onError ?? ((error: unknown) => logError("the request handler failed", error));
   return (req, res) => {
     const exchange = new Exchange(res, new AbortController());
     res.once("close", exchange.onClose);
@@ -114,7 +112,7 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
       try {
         onError(error);
       } catch (secondary) {
-        logError(secondary);
+        logError("the request handler failed", secondary);
       }
       if (gone(res)) return;
       if (res.headersSent) res.destroy();

@@ -15,8 +15,8 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
-import { SSEHub } from "../../src/hub.ts";
-import { RedisBackplane, RedisBackplaneError } from "../../src/redis.ts";
+import { SSEHub } from "../../src/hub/index.ts";
+import { RedisBackplane, RedisBackplaneError } from "../../src/redis/index.ts";
 
 const url = process.env.REDIS_URL;
 if (url === undefined) throw new Error("REDIS_URL is not set");

@@ -1,6 +1,6 @@
 // The fetch handler every runtime test serves: the same code on Node, Deno, Bun and workerd.
 // Only web globals and the library's own sources are used here.
-import { SSEHub } from "../../src/hub.ts";
+import { SSEHub } from "../../src/hub/index.ts";
 import { getLastEventId, sseResponse } from "../../src/index.ts";
 
 interface ChannelStatus {

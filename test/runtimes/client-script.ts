@@ -1,6 +1,6 @@
 // Runs the client on whichever runtime executes this file (node via tsx, deno, bun): consumes a
 // resumable stream across two reconnections and prints what it received as one JSON line.
-import { subscribe } from "../../src/client.ts";
+import { subscribe } from "../../src/client/index.ts";
 
 declare const Deno: { args: string[] } | undefined;
 const url = typeof Deno !== "undefined" ? Deno.args[0] : (globalThis as unknown as { process: { argv: string[] } }).process.argv[2];

@@ -1,0 +1,27 @@
+/**
+ * `hertz-sse/parser`: the event-stream parser, exactly per the WHATWG "parse an event stream" and
+ * "interpret an event stream" algorithms, as a push-style parser ({@linkcode createParser}) and as
+ * a `TransformStream` ({@linkcode EventStreamParserStream}).
+ *
+ * @example Usage
+ * ```ts
+ * import { EventStreamParserStream } from "@hertz/sse/parser";
+ *
+ * const response = await fetch("https://example.com/sse");
+ * for await (const message of response.body!.pipeThrough(new EventStreamParserStream())) {
+ *   console.log(message.type, message.data, message.lastEventId);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export type { SSEMessage } from "../core/event.ts";
+export {
+  createParser,
+  DEFAULT_MAX_EVENT_SIZE,
+  type EventStreamParser,
+  type ParserOptions,
+} from "./create-parser.ts";
+export { ParseError, type ParseErrorOptions, type ParseErrorType } from "./parse-error.ts";
+export { EventStreamParserStream, type EventStreamParserStreamOptions } from "./parser-stream.ts";
