@@ -17,5 +17,5 @@ export default defineConfig({
   platform: "neutral",
   splitting: true,
   treeshake: true,
-  external: ["hono", "ioredis"],
+  external: ["hono", "ioredis", "@opentelemetry/api"],
 });

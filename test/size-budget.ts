@@ -17,6 +17,7 @@ const BUDGETS: Record<string, number> = {
   redis: 7_000,
   cloudflare: 11_000,
   node: 3_200,
+  otel: 1_500,
 };
 
 const root = join(new URL("./", import.meta.url).pathname, "..");
@@ -32,7 +33,7 @@ for (const subpath of Object.keys(deno.exports)) {
     write: false,
     format: "esm",
     platform: "neutral",
-    external: ["hono", "hono/*", "ioredis", "node:*"],
+    external: ["hono", "hono/*", "ioredis", "@opentelemetry/api", "node:*"],
     logLevel: "error",
   });
   const size = gzipSync(result.outputFiles[0]!.contents).byteLength;
