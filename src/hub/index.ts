@@ -27,6 +27,7 @@ export type {
 } from "./backplane.ts";
 export {
   type CloseOptions,
+  type HubSubscribeOptions,
   type PublishOptions,
   type SlowConsumerPolicy,
   SSEHub,

@@ -1,0 +1,93 @@
+/**
+ * The hub's live topics: which subscribers follow each, the backplane subscription that feeds it,
+ * and the fan-out of one entry to all of them.
+ *
+ * @module
+ */
+
+import { frameOf } from "./_frame.ts";
+import type { HubSubscriber } from "./_subscriber.ts";
+import type { Backplane, BackplaneEntry, BackplaneSubscription } from "./backplane.ts";
+
+class Topic {
+  readonly subscribers = new Set<HubSubscriber>();
+  subscription: BackplaneSubscription | undefined = undefined;
+}
+
+/** The topics that have subscribers; a topic lives while it has one. */
+export class TopicTable {
+  readonly #topics = new Map<string, Topic>();
+  readonly #backplane: Backplane;
+  readonly #onError: (error: unknown) => void;
+  readonly #deliver = (entry: BackplaneEntry): void => this.deliver(entry);
+
+  constructor(backplane: Backplane, onError: (error: unknown) => void) {
+    this.#backplane = backplane;
+    this.#onError = onError;
+  }
+
+  /** How many topics have subscribers. */
+  get size(): number {
+    return this.#topics.size;
+  }
+
+  /** The names of the topics that have subscribers. */
+  names(): IterableIterator<string> {
+    return this.#topics.keys();
+  }
+
+  /** Whether `name` has subscribers. */
+  has(name: string): boolean {
+    return this.#topics.has(name);
+  }
+
+  /** The subscribers of `name`. */
+  subscribers(name: string): ReadonlySet<HubSubscriber> | undefined {
+    return this.#topics.get(name)?.subscribers;
+  }
+
+  /** The promise after which live delivery of `name` has started, if it has not yet. */
+  readyOf(name: string): Promise<void> | undefined {
+    return this.#topics.get(name)?.subscription?.ready;
+  }
+
+  /** Adds `subscriber` to `name`, subscribing to the backplane when the topic comes to life. */
+  join(name: string, subscriber: HubSubscriber): void {
+    let topic = this.#topics.get(name);
+    if (topic === undefined) {
+      topic = new Topic();
+      this.#topics.set(name, topic);
+      topic.subscribers.add(subscriber);
+      topic.subscription = this.#backplane.subscribe(name, this.#deliver);
+      return;
+    }
+    topic.subscribers.add(subscriber);
+  }
+
+  /** Removes `subscriber` from its topics; a topic left without subscribers leaves the backplane. */
+  leave(subscriber: HubSubscriber): void {
+    for (const name of subscriber.topics) {
+      const topic = this.#topics.get(name);
+      if (topic === undefined || !topic.subscribers.delete(subscriber)) continue;
+      if (topic.subscribers.size === 0) {
+        this.#topics.delete(name);
+        topic.subscription?.unsubscribe();
+      }
+    }
+  }
+
+  /** The fan-out: one entry from the backplane, encoded once, to every subscriber of its topic. */
+  deliver(entry: BackplaneEntry): void {
+    const topic = this.#topics.get(entry.topic);
+    if (topic === undefined) return;
+    let frame: Uint8Array;
+    try {
+      frame = frameOf(entry);
+    } catch (error) {
+      this.#onError(error);
+      return;
+    }
+    const id = entry.id;
+    for (const subscriber of topic.subscribers) subscriber.push(frame, id);
+  }
+}
