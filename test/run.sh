@@ -20,6 +20,9 @@ step() {
 
 step "typecheck" bash -c "tsc -p tsconfig.json && tsc -p tsconfig.core.json"
 step "vitest" vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
+# Real Next.js, SvelteKit, Nitro, Astro, React Router, Express, Fastify and Elysia apps, installed
+# (cached) and built for production on demand: one scenario against each (test/frameworks/).
+step "frameworks" vitest run --config test/frameworks/vitest.config.ts
 
 # Unit suites only (no spawned runtimes, browser or Redis) on newer Node versions.
 UNIT=$(ls test/*.test.ts test/*/*.test.ts | grep -v -E 'runtimes|browser|redis|examples|cloudflare|demo-page|frameworks|security/.*-runtimes' | tr '\n' ' ')

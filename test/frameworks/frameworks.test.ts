@@ -1,0 +1,224 @@
+// One scenario, run against a real production build of every framework app under
+// test/frameworks/ (issue 13): events arrive one by one with compression on, a departed client is
+// noticed (and how fast is measured), headers are as specified, the hub replays from
+// Last-Event-ID, and 200 streams opened and closed at once leave nothing behind.
+//
+// Run with `npx vitest run --config test/frameworks/vitest.config.ts` (npm test does, after the
+// main suites). The measurements go to .tmp/frameworks.json and into the README's table.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ROOT } from "../_helpers/runtimes.ts";
+import { call, type OpenStream, open } from "./_client.ts";
+import { type App, build, install, packLibrary, pool, type StartedApp, start } from "./_harness.ts";
+import { KEEP_ALIVE } from "./_shared/routes.js";
+
+const APPS: App[] = [
+  {
+    name: "express",
+    title: "Express 5 + compression",
+    runtime: "node20",
+    start: ["node", "server.js"],
+    sources: [],
+    compression: "compression 1.8 middleware on every route",
+  },
+  {
+    name: "fastify",
+    title: "Fastify 5 + @fastify/compress",
+    runtime: "node20",
+    start: ["node", "server.js"],
+    sources: [],
+    compression: "@fastify/compress 9.2 registered globally",
+  },
+  {
+    name: "elysia",
+    title: "Elysia on Bun",
+    runtime: "bun",
+    start: ["bun", "server.js"],
+    sources: [],
+    compression: "none by default",
+  },
+];
+
+/** Asked for by every stream, so that a framework that compresses anything gets the chance to. */
+const ACCEPT_ENCODING = { "accept-encoding": "gzip, deflate, br, zstd" };
+const HOP_BY_HOP = ["proxy-connection", "te", "trailer", "upgrade", "content-length", "content-encoding"];
+
+interface Debug {
+  runtime: string;
+  streams: number;
+  opened: number;
+  cleanups: number;
+  subscribed: number;
+  unsubscribed: number;
+  errors: number;
+  hubSize: number;
+  timers: number | null;
+  disconnects: { id: number; at: number; requestSignal: boolean; cleanups: number }[];
+}
+
+const results: Record<string, Record<string, unknown>> = {};
+
+beforeAll(async () => {
+  const tarball = await packLibrary();
+  // Installs are mostly waiting on the registry: several at once. Builds use both cores: one at a time.
+  const installed = new Map<string, Promise<void>>();
+  const installs = pool(APPS, 4, async (app) => {
+    const done = install(app);
+    installed.set(app.name, done);
+    await done;
+  });
+  await pool(APPS, 1, async (app) => {
+    while (!installed.has(app.name)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await installed.get(app.name);
+    await build(app, tarball);
+  });
+  await installs;
+}, 600_000);
+
+afterAll(async () => {
+  await mkdir(join(ROOT, ".tmp"), { recursive: true });
+  await writeFile(join(ROOT, ".tmp/frameworks.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log("\nFramework measurements:");
+  console.table(results);
+});
+
+async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+for (const app of APPS) {
+  describe(app.title, () => {
+    let server: StartedApp;
+    const measured: Record<string, unknown> = { compression: app.compression, runtime: app.runtime };
+    results[app.name] = measured;
+    const debug = async (): Promise<Debug> => (await fetch(`${server.url}/debug`)).json() as Promise<Debug>;
+
+    beforeAll(async () => {
+      server = await start(app);
+    }, 120_000);
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    test("events arrive one by one, each within 100 ms of being sent, compression on", async () => {
+      const stream = await open(`${server.url}/sse?count=5&interval=150`, ACCEPT_ENCODING);
+      try {
+        expect(stream.headers["content-encoding"]).toBeUndefined();
+        const lags: number[] = [];
+        for (let n = 1; n <= 5; n++) {
+          const event = await stream.event(n);
+          expect(event.id).toBe(String(n));
+          lags.push(event.at - Number(event.data));
+        }
+        measured.maxLagMs = Math.max(...lags);
+        expect(Math.max(...lags)).toBeLessThan(100);
+        // Not buffered: each event came in a chunk of its own.
+        expect(new Set(stream.events.map((event) => event.chunk)).size).toBe(stream.events.length);
+      } finally {
+        stream.close();
+      }
+    });
+
+    test("headers are as specified: event-stream, no-transform, no Content-Encoding, no hop-by-hop", async () => {
+      const stream = await open(`${server.url}/sse?count=1&interval=10`, ACCEPT_ENCODING);
+      try {
+        expect(stream.status).toBe(200);
+        expect(stream.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+        expect(stream.headers["cache-control"]).toContain("no-transform");
+        expect(stream.headers["x-accel-buffering"]).toBe("no");
+        for (const name of HOP_BY_HOP) expect(stream.headers[name], name).toBeUndefined();
+        // HTTP/1.1 framing is the server's (this client asks for Connection: close): nothing the handler set.
+        if (stream.headers["transfer-encoding"] !== undefined) expect(stream.headers["transfer-encoding"]).toBe("chunked");
+        if (stream.headers.connection !== undefined) expect(stream.headers.connection.toLowerCase()).toMatch(/^(keep-alive|close)$/);
+        await stream.event(1);
+      } finally {
+        stream.close();
+      }
+    });
+
+    test("a departed client is noticed: stream.signal aborts, cleanup runs once", async () => {
+      const delays: number[] = [];
+      const paths = new Set<string>();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const stream = await open(`${server.url}/sse?count=0`, ACCEPT_ENCODING);
+        await stream.event(0);
+        const { opened: id } = await debug();
+        const left = Date.now();
+        stream.close();
+        const state = await until("the disconnect", debug, (state) => state.disconnects.some((entry) => entry.id === id), KEEP_ALIVE + 3000);
+        const entry = state.disconnects.find((entry) => entry.id === id)!;
+        expect(entry.cleanups).toBe(1);
+        delays.push(entry.at - left);
+        paths.add(entry.requestSignal ? "request.signal" : "body cancel");
+      }
+      const worst = Math.max(...delays);
+      measured.disconnectMs = delays.join(", ");
+      measured.disconnectPath = `${[...paths].join(" + ")}${worst > 300 ? " (keep-alive write)" : ""}`;
+      expect(worst).toBeLessThan(KEEP_ALIVE + 1000);
+      const state = await debug();
+      expect(state.cleanups).toBe(state.opened);
+    });
+
+    test("hub: onSubscribe refuses, and Last-Event-ID replays exactly what was missed", async () => {
+      const topic = `replay-${Math.random().toString(36).slice(2)}`;
+      const refused = await call(`${server.url}/hub?topic=private-${topic}`);
+      expect(refused.status).toBe(403);
+      const publish = async (data: string) => (await call(`${server.url}/publish?topic=${topic}`, { method: "POST", body: data })).text;
+      const first = await open(`${server.url}/hub?topic=${topic}`, ACCEPT_ENCODING);
+      await first.firstChunk();
+      for (const data of ["a", "b", "c"]) await publish(data);
+      const seen = await first.event(2);
+      expect(first.events.map((event) => event.data)).toEqual(["a", "b", "c"]);
+      first.close();
+      await until("the subscription to end", debug, (state) => state.hubSize === 0);
+      for (const data of ["d", "e"]) await publish(data);
+      const second = await open(`${server.url}/hub?topic=${topic}`, { ...ACCEPT_ENCODING, "last-event-id": seen.id! });
+      try {
+        expect(second.status).toBe(200);
+        await second.event(1);
+        await until("the resubscription", debug, (state) => state.hubSize === 1);
+        await publish("f");
+        await second.event(2);
+        expect(second.events.map((event) => event.data)).toEqual(["d", "e", "f"]);
+      } finally {
+        second.close();
+      }
+      await until("the subscription to end", debug, (state) => state.hubSize === 0);
+    });
+
+    test("200 streams opened and closed at once leave nothing alive and log no error", async () => {
+      const baseline = await until("no stream left", debug, (state) => state.streams === 0 && state.hubSize === 0);
+      const before = server.output?.().length ?? 0;
+      const streams: OpenStream[] = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          open(i % 2 === 0 ? `${server.url}/sse?count=0` : `${server.url}/hub?topic=load`, ACCEPT_ENCODING),
+        ),
+      );
+      await Promise.all(streams.map((stream) => stream.firstChunk(10_000)));
+      await until("200 streams open", debug, (state) => state.streams === 100 && state.hubSize === 100);
+      for (const stream of streams) stream.close();
+      const started = Date.now();
+      const after = await until(
+        "every stream to end",
+        debug,
+        (state) =>
+          state.streams === 0 &&
+          state.hubSize === 0 &&
+          state.cleanups === state.opened &&
+          state.unsubscribed === state.subscribed &&
+          (state.timers === null || baseline.timers === null || state.timers <= baseline.timers),
+        KEEP_ALIVE * 2 + 5000,
+      );
+      measured.churnCleanupMs = Date.now() - started;
+      expect(after.errors).toBe(0);
+      expect(server.output?.().slice(before) ?? "").not.toMatch(/error/i);
+    }, 60_000);
+  });
+}
