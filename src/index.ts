@@ -21,6 +21,25 @@
  */
 export { EventStreamEncoderStream, encodeComment, encodeEvent, serializeData } from "./core/encoder.ts";
 export { type EncodeOptions, type SSEEvent, type SSEMessage, validateEvent } from "./core/event.ts";
+export {
+  checkTypedEvent,
+  defineEvents,
+  type EventInput,
+  type EventMap,
+  type EventName,
+  type EventOf,
+  type EventOutput,
+  type EventSchemas,
+  EventValidationError,
+  type EventValidationErrorKind,
+  type EventValidationErrorOptions,
+  type OpenAPIMediaType,
+  type StandardJSONSchemaV1,
+  type StandardSchemaV1,
+  type TypedEvent,
+  type TypedMessage,
+  type UncheckedMessage,
+} from "./core/events.ts";
 export { sseHeaders } from "./core/headers.ts";
 export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./core/last-event-id.ts";
 export { type SSEHandler, type SSEResponseOptions, sseResponse } from "./core/response.ts";

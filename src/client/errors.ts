@@ -7,8 +7,16 @@ import { brand, hasBrand } from "../_internal/brand.ts";
 import type { FetchLikeResponse } from "./fetch-like.ts";
 
 /**
+ * What went wrong, the same discriminant on every client error: `"response"`
+ * ({@linkcode ResponseError}), `"fetch"`, `"read"` or `"end"` ({@linkcode ConnectionError}),
+ * `"retry-limit"` ({@linkcode RetryLimitError}), and `"client"` for a `ClientError` made directly.
+ */
+export type ClientErrorKind = "client" | "response" | "retry-limit" | ConnectionErrorKind;
+
+/**
  * The base class of the client's errors: {@linkcode ResponseError}, {@linkcode ConnectionError}
- * and {@linkcode RetryLimitError}. The original error, if any, is the `cause`.
+ * and {@linkcode RetryLimitError}, told apart by `kind`. The original error, if any, is the
+ * `cause`.
  *
  * @example Telling the errors apart
  * ```ts
@@ -25,6 +33,9 @@ import type { FetchLikeResponse } from "./fetch-like.ts";
  * ```
  */
 export class ClientError extends Error {
+  /** What went wrong; stable, unlike the message. */
+  readonly kind: ClientErrorKind = "client";
+
   /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -53,7 +64,7 @@ export class ClientError extends Error {
 /**
  * The server's response was not an event stream: a status other than 200 (and 204, which ends a
  * subscription normally), or a content type other than `text/event-stream`. Not retried unless
- * `onError` returns `true`.
+ * `shouldRetry` says so.
  *
  * It carries the `response` with its body unread, since an API often explains the refusal there
  * (with the global `fetch` it is a `Response`: `await (error.response as Response).text()`). The
@@ -66,10 +77,13 @@ export class ClientError extends Error {
  *
  * const error = new ResponseError(new Response(null, { status: 401 }));
  * assertEquals(error.status, 401);
+ * assertEquals(error.kind, "response");
  * assertEquals(error.message, "Cannot open event stream: expected status 200, got 401");
  * ```
  */
 export class ResponseError extends ClientError {
+  /** Always `"response"`. */
+  override readonly kind: "response" = "response";
   /** The response that was refused. */
   readonly response: FetchLikeResponse;
   /** The response's status. */
@@ -115,7 +129,7 @@ export type ConnectionErrorKind = "fetch" | "read" | "end";
 
 /**
  * The connection was lost, or could not be made. Retried after the reconnection delay unless
- * `onError` returns `false`; the original error, if any, is the `cause`.
+ * `shouldRetry` returns `false`; the original error, if any, is the `cause`.
  *
  * @example Usage
  * ```ts
@@ -129,7 +143,7 @@ export type ConnectionErrorKind = "fetch" | "read" | "end";
  */
 export class ConnectionError extends ClientError {
   /** How the connection was lost. */
-  readonly kind: ConnectionErrorKind;
+  override readonly kind: ConnectionErrorKind;
 
   /** Creates the error; `options.cause` is the error that the request or the body failed with. */
   constructor(kind: ConnectionErrorKind, options?: ErrorOptions) {
@@ -174,9 +188,12 @@ export class ConnectionError extends ClientError {
  *
  * const error = new RetryLimitError(3, { cause: new ConnectionError("fetch") });
  * assertEquals(error.message, "Cannot reconnect to event stream: gave up after 3 attempts");
+ * assertEquals(error.kind, "retry-limit");
  * ```
  */
 export class RetryLimitError extends ClientError {
+  /** Always `"retry-limit"`. */
+  override readonly kind: "retry-limit" = "retry-limit";
   /** How many reconnections were tried. */
   readonly attempts: number;
 

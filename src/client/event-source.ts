@@ -4,12 +4,27 @@
  *
  * @module
  */
+import type { EventMap, EventName, EventOutput } from "../core/events.ts";
 import { ConnectionError } from "./errors.ts";
 import type { FetchLike, FetchLikeInit } from "./fetch-like.ts";
 import { type Subscription, subscribe } from "./subscribe.ts";
+import type { MessageChoice } from "./subscribe-options.ts";
 
-/** The init dictionary of {@linkcode EventSource}: the standard field, plus two extensions. */
-export interface EventSourceOptions {
+/** The names of the events of `M`, or `never` for an untyped `EventSource`. */
+export type EventSourceEventName<M extends EventMap | undefined> = M extends EventMap ? EventName<M> : never;
+
+/**
+ * The `data` of a `MessageEvent` of type `K` dispatched by an `EventSource` typed by `M`: the
+ * schema's output; `any`, as the DOM types have it, when untyped or when `K` is not in `M`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the DOM's MessageEvent data is `any`, and an untyped EventSource must stay assignable to it.
+export type EventSourceData<M extends EventMap | undefined, K extends string> = M extends EventMap ? K extends EventName<M> ? EventOutput<M, K> : any : any;
+
+/**
+ * The init dictionary of {@linkcode EventSource}: the standard field, plus extensions. `M` is the
+ * typed event map given as `events`, if any.
+ */
+export interface EventSourceOptions<M extends EventMap | undefined = EventMap | undefined> {
   /**
    * Whether to send credentials (cookies, HTTP authentication) with cross-origin requests:
    * `credentials: "include"` instead of `fetch`'s default `"same-origin"`.
@@ -30,6 +45,29 @@ export interface EventSourceOptions {
    * @default {undefined}
    */
   headers?: HeadersInit;
+  /**
+   * **Non-standard extension.** The typed event map (see `defineEvents`): each message's data is
+   * parsed as JSON and validated, and dispatched as the `data` of its `MessageEvent`; listeners
+   * added for the map's names get typed data.
+   *
+   * @default {undefined} (data is the string received)
+   */
+  events?: M;
+  /**
+   * **Non-standard extension.** With `events`: what to do with a message whose data is not JSON
+   * or fails its schema. `"throw"` fails the connection for good (`CLOSED`, then an `error`
+   * event); `"skip"` drops it; `"pass"` dispatches it with its data as received.
+   *
+   * @default {"throw"}
+   */
+  onInvalid?: MessageChoice;
+  /**
+   * **Non-standard extension.** With `events`: what to do with a message whose type is not in
+   * the map (as `onInvalid`).
+   *
+   * @default {"skip"}
+   */
+  onUnknown?: MessageChoice;
 }
 
 /** The events of an {@linkcode EventSource} and their types; named events are `MessageEvent`s too. */
@@ -140,7 +178,7 @@ function resolve(url: string | URL): string {
  * });
  * ```
  */
-export class EventSource extends EventTarget {
+export class EventSource<M extends EventMap | undefined = undefined> extends EventTarget {
   /** The connection has not been made yet, or is being re-established. */
   static readonly CONNECTING: 0 = CONNECTING;
   /** The connection is open and dispatching events. */
@@ -166,7 +204,7 @@ export class EventSource extends EventTarget {
    * Connects to `url` (resolved against the page's URL, if any). Throws a `SyntaxError`
    * `DOMException` if it is not a valid URL.
    */
-  constructor(url: string | URL, init?: EventSourceOptions) {
+  constructor(url: string | URL, init?: EventSourceOptions<M>) {
     super();
     this.#url = resolve(url);
     this.#withCredentials = Boolean(init?.withCredentials);
@@ -176,6 +214,9 @@ export class EventSource extends EventTarget {
       // "same-origin", which some fetch implementations refuse to be told explicitly).
       fetch: this.#withCredentials ? (input, i) => fetch(input, { ...i, credentials: "include" } as FetchLikeInit) : fetch,
       headers: init?.headers,
+      events: init?.events,
+      onInvalid: init?.onInvalid,
+      onUnknown: init?.onUnknown,
       backoff: { maxAttempts: Number.POSITIVE_INFINITY },
       onOpen: (response) => {
         // [spec] Announce the connection: if readyState is not CLOSED, set it to OPEN and fire
@@ -192,7 +233,7 @@ export class EventSource extends EventTarget {
       },
       // [spec] A network error or the end of the body: reestablish the connection. Anything else
       // (a status other than 200, another content type): fail the connection.
-      onError: (error) => (ConnectionError.is(error) ? undefined : false),
+      shouldRetry: (error) => ConnectionError.is(error),
       onRetry: () => {
         // [spec] Reestablish the connection: if readyState is CLOSED, abort; set readyState to
         // CONNECTING; fire an event named error; wait the reconnection time.
@@ -233,10 +274,10 @@ export class EventSource extends EventTarget {
   }
 
   /** Called for each message without an `event:` field (type `message`). */
-  get onmessage(): ((this: EventSourceLike, event: MessageEvent) => unknown) | null {
+  get onmessage(): ((this: EventSourceLike, event: MessageEvent<EventSourceData<M, "message">>) => unknown) | null {
     return this.#handlers.message;
   }
-  set onmessage(handler: ((this: EventSourceLike, event: MessageEvent) => unknown) | null) {
+  set onmessage(handler: ((this: EventSourceLike, event: MessageEvent<EventSourceData<M, "message">>) => unknown) | null) {
     this.#setHandler("message", handler);
   }
 
@@ -260,6 +301,12 @@ export class EventSource extends EventTarget {
     listener: (this: EventSourceLike, event: EventSourceEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Registers a listener for an event of the typed map: its `data` is the schema's output. */
+  override addEventListener<K extends EventSourceEventName<M>>(
+    type: K,
+    listener: (this: EventSourceLike, event: MessageEvent<EventSourceData<M, K>>) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   /** Registers a listener for a named event (`event: price`): a `MessageEvent` of that type. */
   override addEventListener(
     type: string,
@@ -280,6 +327,12 @@ export class EventSource extends EventTarget {
   override removeEventListener<K extends keyof EventSourceEventMap>(
     type: K,
     listener: (this: EventSourceLike, event: EventSourceEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /** Removes a listener added for an event of the typed map. */
+  override removeEventListener<K extends EventSourceEventName<M>>(
+    type: K,
+    listener: (this: EventSourceLike, event: MessageEvent<EventSourceData<M, K>>) => unknown,
     options?: boolean | EventListenerOptions,
   ): void;
   /** Removes a listener added for a named event. */

@@ -16,21 +16,38 @@
  */
 
 export type { SSEMessage } from "../core/event.ts";
+export {
+  type EventMap,
+  EventValidationError,
+  type EventValidationErrorKind,
+  type TypedMessage,
+  type UncheckedMessage,
+} from "../core/events.ts";
 export { ParseError, type ParseErrorType } from "../parser/parse-error.ts";
 export {
   ClientError,
+  type ClientErrorKind,
   ConnectionError,
   type ConnectionErrorKind,
   ResponseError,
   RetryLimitError,
 } from "./errors.ts";
-export { EventSource, type EventSourceEventMap, type EventSourceLike, type EventSourceOptions } from "./event-source.ts";
-export type { FetchLike, FetchLikeInit, FetchLikeResponse, SubscribeBody } from "./fetch-like.ts";
 export {
-  type BackoffOptions,
-  type RetryInfo,
-  type SubscribeOptions,
-  type Subscription,
-  type SubscriptionState,
-  subscribe,
-} from "./subscribe.ts";
+  EventSource,
+  type EventSourceData,
+  type EventSourceEventMap,
+  type EventSourceEventName,
+  type EventSourceLike,
+  type EventSourceOptions,
+} from "./event-source.ts";
+export type { FetchLike, FetchLikeInit, FetchLikeResponse, SubscribeBody } from "./fetch-like.ts";
+export { type Subscription, type SubscriptionState, subscribe } from "./subscribe.ts";
+export type {
+  BackoffOptions,
+  ClientSubscribeOptions,
+  MessageChoice,
+  RetryInfo,
+  SubscribeOptions,
+  TypedSubscribeOptions,
+  TypedSubscriptionMessage,
+} from "./subscribe-options.ts";

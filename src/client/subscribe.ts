@@ -1,194 +1,39 @@
 /**
  * `subscribe()`: a fetch-based event-stream client that reconnects by itself, per the WHATWG
- * `EventSource` processing model, with any method, headers and body.
+ * `EventSource` processing model, with any method, headers and body, and typed messages when it
+ * is given an event map.
  *
  * @module
  */
 
 import { isEventStream } from "../_internal/http.ts";
-import { isPromiseLike } from "../_internal/log.ts";
+import { isPromiseLike, report } from "../_internal/log.ts";
 import type { SSEMessage } from "../core/event.ts";
+import { checkMessage, type EventSchemas, EventValidationError, type UncheckedMessage } from "../core/events.ts";
 import { encodeByteString } from "../core/last-event-id.ts";
 import { createParser, type EventStreamParser } from "../parser/create-parser.ts";
 import { ParseError } from "../parser/parse-error.ts";
+import { type ResolvedOptions, resolveOptions } from "./_options.ts";
+import { AsyncQueue } from "./_queue.ts";
+import { reconnectDelay } from "./_reconnect-delay.ts";
 import { ConnectionError, ResponseError, RetryLimitError } from "./errors.ts";
-import type { FetchLike, FetchLikeInit, FetchLikeResponse, SubscribeBody } from "./fetch-like.ts";
-
-/** What `onRetry` is told before each reconnection. */
-export interface RetryInfo {
-  /** Which reconnection this is since the last successful open: 1, 2, … */
-  attempt: number;
-  /** How long the subscription waits before reconnecting, in milliseconds. */
-  delay: number;
-  /** Why it reconnects: usually a {@linkcode ConnectionError}. */
-  error: unknown;
-  /** The id that the reconnection sends as `Last-Event-ID` (none if empty). */
-  lastEventId: string;
-}
-
-/** How the delay between reconnections grows while they keep failing. */
-export interface BackoffOptions {
-  /**
-   * Each failed reconnection in a row multiplies the delay by this (1 keeps it constant). The
-   * delay starts from the reconnection time (`retry`, or the server's `retry:`) and goes back to
-   * it once a connection opens.
-   *
-   * @default {2}
-   */
-  factor?: number;
-  /**
-   * The delay never grows beyond this many milliseconds (plus jitter), unless the reconnection
-   * time itself is longer (a server's `retry:` is honoured as a minimum).
-   *
-   * @default {30000}
-   */
-  maxDelay?: number;
-  /**
-   * How much random time to add to each delay, as a fraction of it: the delay is multiplied by a
-   * random factor between 1 and `1 + jitter`, so that clients dropped together do not all come
-   * back at once. (It only adds: the standard makes the reconnection time a minimum.)
-   *
-   * @default {0.2}
-   */
-  jitter?: number;
-  /**
-   * How many reconnections in a row may fail to open a stream before the subscription gives up
-   * with a {@linkcode RetryLimitError}. A connection that opens resets the count, so a server
-   * that ends each response normally is reconnected to indefinitely, as the standard says.
-   * `Infinity` never gives up. `0` turns reconnection off: the subscription ends with its first
-   * connection, normally if the server ended the response, with the error if it failed (for
-   * streams that cannot be resumed, such as an LLM's answer).
-   *
-   * @default {10}
-   */
-  maxAttempts?: number;
-}
-
-/** Options for {@linkcode subscribe}. */
-export interface SubscribeOptions {
-  /**
-   * The request method.
-   *
-   * @default {"GET", or "POST" when a body is given}
-   */
-  method?: string;
-  /**
-   * Request headers (for example `Authorization`). `Accept: text/event-stream` and
-   * `Cache-Control: no-cache` are added unless given here; `Last-Event-ID` is set by the
-   * subscription (use `lastEventId` for the first request).
-   *
-   * @default {undefined}
-   */
-  headers?: HeadersInit;
-  /**
-   * The request body, sent again on every reconnection, for POST streams such as LLM APIs use.
-   * A `ReadableStream` cannot be sent twice and is not accepted.
-   *
-   * @default {undefined}
-   */
-  body?: SubscribeBody | null;
-  /**
-   * The `fetch` to use: for a proxy agent, a test double, cookies, or a runtime's own options.
-   *
-   * @default {globalThis.fetch}
-   */
-  fetch?: FetchLike;
-  /**
-   * Closes the subscription when it aborts: the connection is cut, nothing is delivered after
-   * it, and a `for await` loop over the subscription throws the signal's reason.
-   *
-   * @default {undefined}
-   */
-  signal?: AbortSignal;
-  /**
-   * The last event id to resume from: sent as `Last-Event-ID` from the first request on.
-   *
-   * @default {""}
-   */
-  lastEventId?: string;
-  /**
-   * The reconnection time in milliseconds: the delay before reconnecting after a connection is
-   * lost. A `retry:` field from the server replaces it.
-   *
-   * @default {3000}
-   */
-  retry?: number;
-  /**
-   * How the delay grows while reconnections keep failing, and when to give up.
-   *
-   * @default {{ factor: 2, maxDelay: 30000, jitter: 0.2, maxAttempts: 10 }}
-   */
-  backoff?: BackoffOptions;
-  /**
-   * The largest event accepted, in characters (see the parser's `maxEventSize`). A larger event
-   * is dropped and reported to `onError` as a `ParseError`; the subscription then ends unless
-   * `onError` returns `true`.
-   *
-   * @default {16777216}
-   */
-  maxEventSize?: number;
-  /**
-   * Turns each message's data into what is delivered: `"base64"` decodes base64-encoded UTF-8
-   * (as the Go client's base64 option); a function does anything else. An error it throws is
-   * handled like a `ParseError`.
-   *
-   * @default {undefined} (data as received)
-   */
-  decode?: "base64" | ((data: string) => string);
-  /**
-   * Called with each response that opens a stream (status 200, `text/event-stream`), before any
-   * of its messages: the connect callback and the response validator in one. If it throws (or
-   * rejects), the response is refused: its body is cancelled and the error goes to `onError`,
-   * then ends the subscription unless `onError` returns `true`.
-   *
-   * @default {undefined}
-   */
-  onOpen?: (response: FetchLikeResponse) => unknown;
-  /**
-   * Called with each message. When given, messages go here instead of to iteration (a `for
-   * await` loop then yields nothing, and ends when the subscription does). If it returns a
-   * promise, the next message waits for it, and reading pauses meanwhile. An error it throws is
-   * handled like a `ParseError`.
-   *
-   * @default {undefined} (messages are iterated)
-   */
-  onMessage?: (message: SSEMessage) => unknown;
-  /**
-   * Called with every error: a {@linkcode ConnectionError} (the disconnect callback), a
-   * {@linkcode ResponseError}, what `onOpen` or `onMessage` threw, a `ParseError` or a decoding
-   * error. What it returns decides what happens next:
-   *
-   * - nothing: the default. A `ConnectionError` is retried after the delay; anything else ends
-   *   the subscription with that error.
-   * - `true`: go on. An error of the connection is retried after the delay (a refused response
-   *   too); an error of one message skips that message.
-   * - `false`: end the subscription with this error.
-   * - throwing (or rejecting): end the subscription with what was thrown.
-   *
-   * It may return a promise (to refresh a token before a retry, say); the subscription waits.
-   * An error that ends the subscription is thrown from the `for await` loop, and is
-   * {@linkcode Subscription.error}.
-   *
-   * @default {undefined}
-   */
-  // biome-ignore lint/suspicious/noConfusingVoidType: `void` lets `console.warn` and other void functions be passed.
-  onError?: (error: unknown) => boolean | void | Promise<boolean | void>;
-  /**
-   * Called before each reconnection, once the delay is known.
-   *
-   * @default {undefined}
-   */
-  onRetry?: (info: RetryInfo) => void;
-}
+import type { FetchLikeInit, FetchLikeResponse } from "./fetch-like.ts";
+import type {
+  ClientSubscribeOptions,
+  MessageChoice,
+  RetryInfo,
+  TypedSubscribeOptions,
+  TypedSubscriptionMessage,
+} from "./subscribe-options.ts";
 
 /** The state of a {@linkcode Subscription}. */
 export type SubscriptionState = "connecting" | "open" | "closed";
 
 /**
- * A running subscription, made by {@linkcode subscribe}: an async iterable of messages that
- * reconnects by itself until it is closed or fails.
+ * A running subscription, made by {@linkcode subscribe}: an async iterable of messages (of type
+ * `M`) that reconnects by itself until it is closed or fails.
  */
-export interface Subscription extends AsyncIterable<SSEMessage> {
+export interface Subscription<M = SSEMessage> extends AsyncIterable<M> {
   /** The last event id seen (what the next reconnection sends as `Last-Event-ID`). */
   readonly lastEventId: string;
   /** `"connecting"` (also while waiting to reconnect), `"open"` or `"closed"`. */
@@ -203,159 +48,71 @@ export interface Subscription extends AsyncIterable<SSEMessage> {
   /** Ends the subscription at once: the connection is cut and nothing more is delivered. */
   close(): void;
   /** Iterates the messages; a subscription can be iterated once. Leaving the loop closes it. */
-  [Symbol.asyncIterator](): AsyncIterator<SSEMessage, undefined>;
+  [Symbol.asyncIterator](): AsyncIterator<M, undefined>;
 }
 
-const DEFAULT_RETRY = 3000;
-// Timers take at most 2³¹-1 ms; longer delays would fire at once.
-const MAX_TIMER = 2 ** 31 - 1;
 // Reading the body pauses while this many messages wait for the loop to take them.
 const HIGH_WATER_MARK = 32;
 
 function noop(): void {}
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function decodeBase64(data: string): string {
-  let binary: string;
-  try {
-    binary = atob(data); // Forgiving base64: the LFs between data lines are skipped.
-  } catch (cause) {
-    const shown = data.length > 20 ? `${data.slice(0, 20)}…` : data;
-    throw new SyntaxError(`Cannot decode message data: it is not base64, got ${JSON.stringify(shown)}`, { cause });
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  try {
-    return utf8.decode(bytes);
-  } catch (cause) {
-    throw new SyntaxError("Cannot decode message data: the base64 bytes are not UTF-8", { cause });
-  }
+/** A connection that failed, and whether it had opened (for the 100 ms floor). */
+interface Failure {
+  error: unknown;
+  opened: boolean;
 }
 
-function checkNumber(name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): void {
-  if (typeof value !== "number" || Number.isNaN(value) || value < min || value > max) {
-    const range = max === Number.POSITIVE_INFINITY ? `at least ${min}` : `between ${min} and ${max}`;
-    throw new RangeError(`Cannot subscribe: "${name}" must be a number ${range}, got ${String(value)}`);
-  }
-}
+/** What to do with one message that could not be delivered as it should. */
+type Handling = { deliver: SSEMessage | UncheckedMessage } | "skip" | "stop";
 
-function checkFunction(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(`Cannot subscribe: "${name}" must be a function, got ${typeof value}`);
-  }
-}
-
-type Decision = "go-on" | "stop";
-
-class SubscriptionImpl implements Subscription {
-  readonly #url: string | URL;
-  readonly #method: string;
-  readonly #headers: Headers;
-  readonly #body: SubscribeBody | null | undefined;
-  readonly #fetch: FetchLike;
-  readonly #options: SubscribeOptions;
-  readonly #decode: ((data: string) => string) | undefined;
-  readonly #factor: number;
-  readonly #maxDelay: number;
-  readonly #jitter: number;
-  readonly #maxAttempts: number;
+/**
+ * The subscription: options are resolved by `_options.ts`, iteration is an `AsyncQueue`, delays
+ * come from `reconnectDelay`; what is left here is the connection loop (connect, read, deliver,
+ * decide, wait), kept whole so that its order can be read in one place.
+ */
+class SubscriptionImpl implements Subscription<unknown> {
+  readonly #o: ResolvedOptions;
   readonly #parser: EventStreamParser;
+  readonly #queue = new AsyncQueue<unknown>(HIGH_WATER_MARK);
   readonly #controller = new AbortController(); // Aborts when the subscription ends.
   #connection: AbortController | undefined; // Aborts the current request and its body.
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
-  #external: AbortSignal | undefined;
   #onExternalAbort: (() => void) | undefined;
 
   #state: SubscriptionState = "connecting";
   #error: unknown = undefined;
-  #failed = false; // Ended with #error (which may itself be undefined, if that was thrown).
-  #errorDelivered = false;
   #reconnectionTime: number;
   #failures = 0; // Reconnections in a row that did not open a stream.
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #batch: (SSEMessage | ParseError)[] = [];
-
-  // Iteration.
   #iterating = false;
-  #queue: SSEMessage[] = [];
-  #head = 0;
-  #waiters: { resolve: (result: IteratorResult<SSEMessage, undefined>) => void; reject: (error: unknown) => void }[] = [];
-  #room: (() => void) | undefined;
 
-  constructor(input: string | URL, options: SubscribeOptions) {
-    if (typeof input !== "string" && !(input instanceof URL)) {
-      throw new TypeError(`Cannot subscribe: the URL must be a string or a URL, got ${input === null ? "null" : typeof input}`);
-    }
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Cannot subscribe: options must be an object, got ${options === null ? "null" : typeof options}`);
-    }
-    for (const name of ["fetch", "onOpen", "onMessage", "onError", "onRetry"] as const) checkFunction(name, options[name]);
-    const fetch = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    if (typeof fetch !== "function") {
-      throw new TypeError("Cannot subscribe: this runtime has no global fetch, and no \"fetch\" option was given");
-    }
-    const retry = options.retry ?? DEFAULT_RETRY;
-    checkNumber("retry", retry, 0);
-    const backoff = options.backoff ?? {};
-    this.#factor = backoff.factor ?? 2;
-    this.#maxDelay = backoff.maxDelay ?? 30_000;
-    this.#jitter = backoff.jitter ?? 0.2;
-    this.#maxAttempts = backoff.maxAttempts ?? 10;
-    checkNumber("backoff.factor", this.#factor, 1);
-    checkNumber("backoff.maxDelay", this.#maxDelay, 0);
-    checkNumber("backoff.jitter", this.#jitter, 0, 1);
-    checkNumber("backoff.maxAttempts", this.#maxAttempts, 0);
-    const decode = options.decode;
-    if (decode !== undefined && decode !== "base64" && typeof decode !== "function") {
-      throw new TypeError(`Cannot subscribe: "decode" must be "base64" or a function, got ${JSON.stringify(decode)}`);
-    }
-    const method = options.method ?? (options.body == null ? "GET" : "POST");
-    if (typeof method !== "string") {
-      throw new TypeError(`Cannot subscribe: "method" must be a string, got ${typeof method}`);
-    }
-    if (options.body != null && /^(GET|HEAD)$/i.test(method)) {
-      throw new TypeError(`Cannot subscribe: a request with a body cannot use the method ${JSON.stringify(method)}`);
-    }
-    const lastEventId = options.lastEventId ?? "";
-    if (typeof lastEventId !== "string") {
-      throw new TypeError(`Cannot subscribe: "lastEventId" must be a string, got ${typeof lastEventId}`);
-    }
-    if (/[\r\n\0]/.test(lastEventId)) {
-      throw new TypeError(`Cannot subscribe: "lastEventId" must not contain CR, LF or NUL, got ${JSON.stringify(lastEventId)}`);
-    }
-    if (options.maxEventSize !== undefined) checkNumber("maxEventSize", options.maxEventSize, 1);
-    this.#url = input;
-    this.#method = method;
-    this.#headers = new Headers(options.headers);
-    this.#body = options.body;
-    this.#fetch = fetch;
-    this.#options = options;
-    this.#decode = decode === "base64" ? decodeBase64 : decode;
-    this.#reconnectionTime = retry;
+  constructor(input: string | URL, options: ClientSubscribeOptions<never>) {
+    const o = resolveOptions(input, options);
+    this.#o = o;
+    this.#reconnectionTime = o.retry;
     this.#parser = createParser({
-      lastEventId,
-      maxEventSize: options.maxEventSize,
+      lastEventId: o.lastEventId,
+      maxEventSize: o.maxEventSize,
       onEvent: (message) => this.#batch.push(message),
       onError: (error) => this.#batch.push(error),
       // [spec] If the field value consists of only ASCII digits, then … set the event stream's
-      // reconnection time to that integer.
+      // reconnection time to that integer. (Clamped: the digits may say anything.)
       onRetry: (ms) => {
-        this.#reconnectionTime = ms;
+        this.#reconnectionTime = Math.min(ms, o.maxRetry);
       },
     });
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    const signal = options.signal;
+    const signal = o.signal;
     if (signal?.aborted) {
-      this.#finish(true, signal.reason, true);
+      this.#fail(signal.reason, { drop: true });
       return;
     }
     if (signal) {
-      this.#external = signal;
-      this.#onExternalAbort = () => this.#finish(true, signal.reason, true);
+      this.#onExternalAbort = () => this.#fail(signal.reason, { drop: true });
       signal.addEventListener("abort", this.#onExternalAbort, { once: true });
     }
     void this.#run();
@@ -378,14 +135,14 @@ class SubscriptionImpl implements Subscription {
   }
 
   close(): void {
-    this.#finish(false, undefined, true);
+    this.#end(false, undefined, true);
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<SSEMessage, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<unknown, undefined> {
     if (this.#iterating) throw new TypeError("Cannot iterate subscription: it is already being iterated");
     this.#iterating = true;
     return {
-      next: () => this.#next(),
+      next: () => this.#queue.next(),
       return: () => {
         this.close();
         return Promise.resolve({ done: true, value: undefined });
@@ -393,95 +150,36 @@ class SubscriptionImpl implements Subscription {
     };
   }
 
-  #next(): Promise<IteratorResult<SSEMessage, undefined>> {
-    if (this.#head < this.#queue.length) {
-      const value = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as never;
-      if (this.#head === this.#queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      }
-      if (this.#room && this.#queue.length - this.#head < HIGH_WATER_MARK) {
-        const room = this.#room;
-        this.#room = undefined;
-        room();
-      }
-      return Promise.resolve({ done: false, value });
-    }
-    if (this.#state === "closed") {
-      if (this.#failed && !this.#errorDelivered) {
-        this.#errorDelivered = true;
-        return Promise.reject(this.#error);
-      }
-      return Promise.resolve({ done: true, value: undefined });
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-    });
+  get #ended(): boolean {
+    return this.#state === "closed";
   }
 
-  /**
-   * Ends the subscription, once: `failed` with `error`, or normally. `drop` discards the messages
-   * not yet iterated (close and abort stop at once; a failure lets the loop take what came
-   * before it).
-   */
-  #finish(failed: boolean, error: unknown, drop: boolean): void {
-    if (this.#state === "closed") return;
+  /** Ends the subscription with `error`. `drop` discards what the loop has not taken yet. */
+  #fail(error: unknown, { drop = false }: { drop?: boolean } = {}): void {
+    this.#end(true, error, drop);
+  }
+
+  /** Ends the subscription, once: `failed` with `error`, or normally. */
+  #end(failed: boolean, error: unknown, drop: boolean): void {
+    if (this.#ended) return;
     this.#state = "closed";
-    this.#failed = failed;
     this.#error = failed ? error : undefined;
-    if (drop) {
-      this.#queue = [];
-      this.#head = 0;
-    }
     this.#batch = [];
     this.#controller.abort();
     this.#connection?.abort();
     this.#connection = undefined;
     this.#reader?.cancel().catch(noop);
     this.#reader = undefined;
-    if (this.#external && this.#onExternalAbort) {
-      this.#external.removeEventListener("abort", this.#onExternalAbort);
-    }
-    this.#external = undefined;
+    if (this.#onExternalAbort) this.#o.signal?.removeEventListener("abort", this.#onExternalAbort);
     this.#onExternalAbort = undefined;
-    const room = this.#room;
-    this.#room = undefined;
-    room?.();
-    // Waiting next() calls mean the queue is empty: the first gets the error, if any.
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) {
-      if (failed && !this.#errorDelivered) {
-        this.#errorDelivered = true;
-        waiter.reject(error);
-      } else {
-        waiter.resolve({ done: true, value: undefined });
-      }
-    }
+    this.#queue.end(failed, error, drop);
     this.#resolveClosed();
   }
 
-  get #ended(): boolean {
-    return this.#state === "closed";
-  }
-
-  /** Asks `onError` what to do about `error`; ends the subscription if the answer is to stop. */
-  async #decide(error: unknown, goOnByDefault: boolean): Promise<Decision> {
-    let answer: unknown;
-    const onError = this.#options.onError;
-    if (onError) {
-      try {
-        answer = await onError(error);
-      } catch (thrown) {
-        this.#finish(true, thrown, false);
-        return "stop";
-      }
-    }
-    if (this.#ended) return "stop";
-    if (answer === true || (answer !== false && goOnByDefault)) return "go-on";
-    this.#finish(true, error, false);
-    return "stop";
+  /** Tells `onError`, which only reports: what it returns is ignored, what it throws is logged. */
+  #report(error: unknown): void {
+    const onError = this.#o.onError;
+    if (onError) report(onError, error);
   }
 
   async #run(): Promise<void> {
@@ -489,13 +187,12 @@ class SubscriptionImpl implements Subscription {
       while (!this.#ended) {
         const failure = await this.#connect();
         if (failure === undefined || this.#ended) return;
-        if ((await this.#decide(failure.error, failure.retry)) === "stop") return;
-        if (failure.error instanceof ResponseError) failure.error.response.body?.cancel().catch(noop);
-        if (!(await this.#wait(failure.error))) return;
+        this.#report(failure.error);
+        if (!(await this.#reconnect(failure))) return;
       }
     } catch (error) {
       // Only a bug in this file can get here; end the subscription rather than hang.
-      this.#finish(true, error, false);
+      this.#fail(error);
     }
   }
 
@@ -503,33 +200,38 @@ class SubscriptionImpl implements Subscription {
    * Makes one connection and reads it to its end. Returns the failure to handle, or `undefined`
    * when the subscription has ended (closed, or a 204).
    */
-  async #connect(): Promise<{ error: unknown; retry: boolean } | undefined> {
-    const headers = new Headers(this.#headers);
+  async #connect(): Promise<Failure | undefined> {
+    const o = this.#o;
+    const headers = new Headers(o.headers);
     // [spec] Accept: text/event-stream; cache mode "no-store" (here: Cache-Control: no-cache,
     // which every fetch implementation sends, and proxies honour).
     if (!headers.has("accept")) headers.set("accept", "text/event-stream");
     if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
     // [spec] If the EventSource object's last event ID string is not the empty string, set
     // `Last-Event-ID` to it, encoded as UTF-8. A header value is a byte string: the UTF-8 bytes,
-    // one character each, are what `Headers` accepts and what browsers send.
+    // one character each, are what `Headers` accepts and what browsers send. An id longer than
+    // the bound is not sent: the stream chose it, and must not choose the size of our headers.
     const lastEventId = this.#parser.lastEventId;
-    if (lastEventId !== "") headers.set("last-event-id", encodeByteString(lastEventId));
+    if (lastEventId !== "") {
+      const encoded = encodeByteString(lastEventId);
+      if (encoded.length <= o.maxLastEventIdLength) headers.set("last-event-id", encoded);
+    }
     const connection = new AbortController();
     this.#connection = connection;
-    const init: FetchLikeInit = { method: this.#method, headers: Object.fromEntries(headers), signal: connection.signal };
-    if (this.#body != null) init.body = this.#body;
+    const init: FetchLikeInit = { method: o.method, headers: Object.fromEntries(headers), signal: connection.signal };
+    if (o.body != null) init.body = o.body;
     this.#state = "connecting";
 
     let response: FetchLikeResponse;
     try {
       // Called as a plain function: a browser's fetch throws "Illegal invocation" when called
       // as a method of anything but the global object.
-      const fetch = this.#fetch;
-      response = await fetch(this.#url, init);
+      const fetch = o.fetch;
+      response = await fetch(o.url, init);
     } catch (cause) {
       if (this.#ended) return undefined;
       // [spec] If res is a network error, then reestablish the connection.
-      return { error: new ConnectionError("fetch", { cause }), retry: true };
+      return { error: new ConnectionError("fetch", { cause }), opened: false };
     }
     if (this.#ended) {
       response.body?.cancel().catch(noop);
@@ -539,7 +241,7 @@ class SubscriptionImpl implements Subscription {
     // subscription ends, normally.
     if (response.status === 204) {
       response.body?.cancel().catch(noop);
-      this.#finish(false, undefined, false);
+      this.#end(false, undefined, false);
       return undefined;
     }
     // [spec] If res's status is not 200, or if res's `Content-Type` is not `text/event-stream`,
@@ -548,17 +250,16 @@ class SubscriptionImpl implements Subscription {
     // there); it is cancelled if the subscription retries instead.
     if (response.status !== 200 || !isEventStream(response.headers.get("content-type"))) {
       this.#connection = undefined; // Handed over with the error: ending must not abort it.
-      return { error: new ResponseError(response), retry: false };
+      return { error: new ResponseError(response), opened: false };
     }
-    const onOpen = this.#options.onOpen;
-    if (onOpen) {
+    if (o.onOpen) {
       try {
-        const result = onOpen(response);
+        const result = o.onOpen(response);
         if (isPromiseLike(result)) await result;
       } catch (error) {
         response.body?.cancel().catch(noop);
         if (this.#ended) return undefined;
-        return { error, retry: false };
+        return { error, opened: false };
       }
       if (this.#ended) {
         response.body?.cancel().catch(noop);
@@ -571,7 +272,7 @@ class SubscriptionImpl implements Subscription {
     return await this.#read(response);
   }
 
-  async #read(response: FetchLikeResponse): Promise<{ error: unknown; retry: boolean } | undefined> {
+  async #read(response: FetchLikeResponse): Promise<Failure | undefined> {
     // Each connection is a new stream for the parser: a partial event of the previous one is
     // dropped (as at the end of any stream), the last event id is kept.
     this.#parser.reset();
@@ -580,7 +281,7 @@ class SubscriptionImpl implements Subscription {
       if (!response.body) throw new TypeError("the response has no body");
       reader = response.body.getReader();
     } catch (cause) {
-      return { error: new ConnectionError("read", { cause }), retry: true };
+      return { error: new ConnectionError("read", { cause }), opened: true };
     }
     this.#reader = reader;
     try {
@@ -594,88 +295,139 @@ class SubscriptionImpl implements Subscription {
     } catch (cause) {
       if (this.#ended) return undefined;
       reader.cancel().catch(noop);
-      return { error: new ConnectionError("read", { cause }), retry: true };
+      return { error: new ConnectionError("read", { cause }), opened: true };
     } finally {
       if (this.#reader === reader) this.#reader = undefined;
     }
     // [spec] Once the end of the file is reached, any pending data must be discarded … the
     // user agent must then reestablish the connection (whether the body ended cleanly or not).
     this.#parser.end();
-    return { error: new ConnectionError("end"), retry: true };
+    return { error: new ConnectionError("end"), opened: true };
   }
 
   /** Hands the messages parsed from one chunk over, in order. Returns false once it has ended. */
   async #deliver(): Promise<boolean> {
     const batch = this.#batch;
     this.#batch = [];
-    const onMessage = this.#options.onMessage;
+    const { onMessage, decode, events } = this.#o;
     for (const item of batch) {
       if (this.#ended) return false;
+      let message: unknown = item;
       if (item instanceof ParseError) {
-        if ((await this.#decide(item, false)) === "stop") return false;
+        // The parser dropped the event already: there is nothing to pass.
+        const handling = this.#mishandled(item, this.#o.onInvalid === "throw" ? "throw" : "skip", item, undefined);
+        if (handling === "stop") return false;
         continue;
       }
-      let message = item;
       try {
-        if (this.#decode) message = { type: item.type, data: this.#decode(item.data), lastEventId: item.lastEventId };
-        if (onMessage) {
-          const result = onMessage(message);
-          if (isPromiseLike(result)) await result;
-          continue;
+        if (decode) message = { type: item.type, data: decode(item.data), lastEventId: item.lastEventId };
+        if (events) {
+          const checked = checkMessage(events, message as SSEMessage);
+          message = isPromiseLike(checked) ? await checked : checked;
+          if (this.#ended) return false;
         }
       } catch (error) {
-        if (this.#ended || (await this.#decide(error, false)) === "stop") return false;
+        if (this.#ended) return false;
+        const unknown = EventValidationError.is(error) && error.kind === "unknown-event";
+        const handling = this.#mishandled(error, unknown ? this.#o.onUnknown : this.#o.onInvalid, item, events);
+        if (handling === "stop") return false;
+        if (handling === "skip") continue;
+        message = handling.deliver;
+      }
+      if (onMessage) {
+        try {
+          const result = onMessage(message as SSEMessage);
+          if (isPromiseLike(result)) await result;
+        } catch (error) {
+          if (!this.#ended) {
+            this.#report(error);
+            this.#fail(error);
+          }
+          return false;
+        }
         continue;
       }
-      if (this.#ended) return false;
-      this.#enqueue(message);
-      if (this.#queue.length - this.#head >= HIGH_WATER_MARK) {
-        await new Promise<void>((resolve) => {
-          this.#room = resolve;
-        });
-      }
+      this.#queue.push(message);
+      const room = this.#queue.room();
+      if (room) await room;
     }
     return !this.#ended;
   }
 
-  #enqueue(message: SSEMessage): void {
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      waiter.resolve({ done: false, value: message });
-    } else {
-      this.#queue.push(message);
+  /** Applies `onInvalid` or `onUnknown` (`choice`) to a message that failed with `error`. */
+  #mishandled(error: unknown, choice: MessageChoice, item: SSEMessage | ParseError, typed: unknown): Handling {
+    this.#report(error);
+    if (choice === "throw") {
+      this.#fail(error);
+      return "stop";
     }
+    if (choice === "skip" || item instanceof ParseError) return "skip";
+    if (!typed) return { deliver: item };
+    const reason = EventValidationError.is(error)
+      ? error
+      : new EventValidationError("Cannot accept event", {
+        kind: "invalid-data",
+        event: item.type,
+        issues: [{ message: error instanceof Error ? error.message : String(error) }],
+        cause: error,
+      });
+    return { deliver: { type: item.type, data: item.data, lastEventId: item.lastEventId, error: reason } };
   }
 
-  /** Waits before reconnecting. Returns false if the subscription ended instead. */
-  async #wait(error: unknown): Promise<boolean> {
+  /**
+   * Decides whether and when to reconnect after `failure` (already reported), and waits. Returns
+   * false if the subscription ended instead.
+   */
+  async #reconnect(failure: Failure): Promise<boolean> {
+    const { error, opened } = failure;
+    const o = this.#o;
     this.#state = "connecting";
-    this.#failures++;
-    if (this.#failures > this.#maxAttempts) {
-      if (this.#maxAttempts > 0) {
-        this.#finish(true, new RetryLimitError(this.#maxAttempts, { cause: error }), false);
-      } else if (error instanceof ConnectionError && error.kind === "end") {
-        this.#finish(false, undefined, false); // No reconnection wanted, and the server is done.
+    const attempt = this.#failures + 1;
+    if (attempt > o.maxAttempts) {
+      if (o.maxAttempts > 0) {
+        const limit = new RetryLimitError(o.maxAttempts, { cause: error });
+        this.#report(limit);
+        this.#fail(limit);
+      } else if (ConnectionError.is(error) && error.kind === "end") {
+        this.#end(false, undefined, false); // No reconnection wanted, and the server is done.
       } else {
-        this.#finish(true, error, false);
+        this.#fail(error);
       }
       return false;
     }
     // [spec] Wait a delay equal to the reconnection time of the event source. Optionally, wait
-    // some more: here, backoff while reconnections keep failing, and jitter.
-    const base = this.#reconnectionTime;
-    const cap = Math.max(this.#maxDelay, base);
-    // From the second failure in a row on, grow from at least 1 ms: a server's `retry: 0` must
-    // not turn a refused connection into a busy loop.
-    let delay = this.#failures === 1 ? base : Math.min(cap, Math.max(base, 1) * this.#factor ** (this.#failures - 1));
-    // Jitter only adds: the standard's delay is a minimum.
-    delay = Math.min(MAX_TIMER, Math.round(delay * (1 + this.#jitter * Math.random())));
-    const onRetry = this.#options.onRetry;
-    if (onRetry) {
+    // some more: here, backoff while reconnections keep failing, jitter, and a floor after a
+    // connection that opened.
+    const delay = reconnectDelay({
+      attempt,
+      reconnectionTime: this.#reconnectionTime,
+      factor: o.factor,
+      maxDelay: o.maxDelay,
+      jitter: o.jitter,
+      afterOpen: opened,
+      random: Math.random(),
+    });
+    const info: RetryInfo = { attempt, delay, error, lastEventId: this.#parser.lastEventId };
+    let retry: boolean;
+    try {
+      const answer = o.shouldRetry(error, info);
+      retry = isPromiseLike(answer) ? await answer : answer;
+    } catch (thrown) {
+      this.#fail(thrown);
+      return false;
+    }
+    if (this.#ended) return false;
+    if (!retry) {
+      this.#fail(error);
+      return false;
+    }
+    if (error instanceof ResponseError) error.response.body?.cancel().catch(noop);
+    this.#failures = attempt;
+    if (o.onRetry) {
       try {
-        onRetry({ attempt: this.#failures, delay, error, lastEventId: this.#parser.lastEventId });
+        o.onRetry(info);
       } catch (thrown) {
-        this.#finish(true, thrown, false);
+        this.#fail(thrown);
         return false;
       }
       if (this.#ended) return false;
@@ -701,12 +453,16 @@ class SubscriptionImpl implements Subscription {
  * body, and an injected `fetch`.
  *
  * Use it as an async iterable, or with callbacks. It connects at once. A 204 response ends it
- * normally; another status or content type, a refusal by `onOpen`, a failure that `onError`
- * stops on, or too many failed reconnections end it with an error, thrown from the `for await`
- * loop (see {@linkcode SubscribeOptions.onError}). Leaving the loop closes the connection.
+ * normally; another status or content type, a refusal by `onOpen` that `shouldRetry` does not
+ * retry, an invalid message (see `onInvalid`), or too many failed reconnections end it with an
+ * error, thrown from the `for await` loop. Leaving the loop closes the connection.
+ *
+ * Given `events` (see `defineEvents`), it parses each message's data as JSON, validates it with
+ * the schema of its type, and yields a union that `message.type` narrows.
  *
  * @example Iterating
- * ```ts
+ * ```ts ignore
+ * // ignore: needs a server to connect to.
  * import { subscribe } from "@hertz/sse/client";
  *
  * for await (const message of subscribe("https://example.com/sse")) {
@@ -715,8 +471,22 @@ class SubscriptionImpl implements Subscription {
  * }
  * ```
  *
+ * @example Typed events
+ * ```ts ignore
+ * // ignore: needs a server to connect to, and zod.
+ * import { defineEvents } from "@hertz/sse";
+ * import { subscribe } from "@hertz/sse/client";
+ * import * as z from "zod";
+ *
+ * const events = defineEvents({ price: z.object({ symbol: z.string(), price: z.number() }) });
+ * for await (const message of subscribe("https://example.com/prices", { events })) {
+ *   if (message.type === "price") console.log(message.data.symbol, message.data.price.toFixed(2));
+ * }
+ * ```
+ *
  * @example A POST stream from an LLM-style API
- * ```ts
+ * ```ts ignore
+ * // ignore: needs a server to connect to.
  * import { subscribe } from "@hertz/sse/client";
  *
  * const tokens = subscribe("https://api.example.com/v1/chat", {
@@ -730,22 +500,30 @@ class SubscriptionImpl implements Subscription {
  * }
  * ```
  *
- * @example Callbacks
+ * @example Callbacks, and a stream that answers once
  * ```ts
  * import { ResponseError, subscribe } from "@hertz/sse/client";
+ * import { assertEquals } from "jsr:@std/assert";
  *
+ * const body = "event: greeting\ndata: hello\n\n";
+ * const received: string[] = [];
  * const subscription = subscribe("https://example.com/sse", {
- *   onOpen: (response) => console.log("connected", response.status),
- *   onMessage: (message) => console.log(message.data),
- *   onError: (error) => {
- *     console.warn("disconnected:", error);
- *     if (ResponseError.is(error) && error.status === 503) return true; // Retry this one too.
- *   },
+ *   fetch: () => Promise.resolve(new Response(body, { headers: { "Content-Type": "text/event-stream" } })),
+ *   backoff: { maxAttempts: 0 }, // End with the first response.
+ *   onMessage: (message) => void received.push(`${message.type}: ${message.data}`),
+ *   onError: (error) => console.warn("reported:", error),
+ *   shouldRetry: (error) => ResponseError.is(error) && error.status === 503, // Retry this one too.
  * });
- * setTimeout(() => subscription.close(), 60_000);
  * await subscription.closed;
+ * assertEquals(received, ["greeting: hello"]);
  * ```
  */
-export function subscribe(input: string | URL, options: SubscribeOptions = {}): Subscription {
+export function subscribe<S extends EventSchemas, I extends MessageChoice = "throw", U extends MessageChoice = "skip">(
+  input: string | URL,
+  options: TypedSubscribeOptions<S, I, U>,
+): Subscription<TypedSubscriptionMessage<S, I, U>>;
+/** Subscribes to an untyped event stream: messages are `SSEMessage`s, their data a string. */
+export function subscribe(input: string | URL, options?: ClientSubscribeOptions): Subscription;
+export function subscribe(input: string | URL, options: ClientSubscribeOptions<never> = {}): Subscription<unknown> {
   return new SubscriptionImpl(input, options);
 }

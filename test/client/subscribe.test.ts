@@ -5,7 +5,8 @@ import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError, ConnectionError, ResponseError, RetryLimitError } from "../../src/client/errors.ts";
 import type { FetchLike } from "../../src/client/fetch-like.ts";
-import { type RetryInfo, subscribe } from "../../src/client/subscribe.ts";
+import { subscribe } from "../../src/client/subscribe.ts";
+import type { RetryInfo } from "../../src/client/subscribe-options.ts";
 import type { SSEEvent, SSEMessage } from "../../src/core/event.ts";
 import { encodeByteString, getLastEventId } from "../../src/core/last-event-id.ts";
 import { sseResponse } from "../../src/core/response.ts";
@@ -131,15 +132,15 @@ describe("subscribe reconnects as EventSource does", () => {
     const times: number[] = [];
     const url = route((request) => {
       times.push(performance.now());
-      return sse(request, [{ data: `c${++connections}` }], { retry: 40 });
+      return sse(request, [{ data: `c${++connections}` }], { retry: 150 });
     });
     const retries: RetryInfo[] = [];
     const messages = await collect(subscribe(url, { retry: 60_000, backoff: { jitter: 0 }, onRetry: (info) => retries.push(info) }), 2);
     expect(messages.map((m) => m.data)).toEqual(["c1", "c2"]);
     expect(retries).toHaveLength(1);
-    expect(retries[0]).toMatchObject({ attempt: 1, delay: 40 });
+    expect(retries[0]).toMatchObject({ attempt: 1, delay: 150 });
     expect(ConnectionError.is(retries[0]!.error) && retries[0]!.error.kind).toBe("end");
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(35);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(140);
   });
 
   it("ends normally on 204, without reconnecting", async () => {
@@ -191,14 +192,14 @@ describe("subscribe reconnects as EventSource does", () => {
     expect(await collect(subscribe(odd, fast), 1)).toEqual([{ type: "message", data: "x", lastEventId: "" }]);
   });
 
-  it("retries a refused response when onError says so, with backoff", async () => {
+  it("retries a refused response when shouldRetry says so, with backoff", async () => {
     let requests = 0;
     const url = route((request) => (++requests < 3 ? new Response("busy", { status: 503 }) : sse(request, [{ data: "finally" }])));
     const retries: number[] = [];
     const messages = await collect(
       subscribe(url, {
         ...fast,
-        onError: (error) => (ResponseError.is(error) && error.status === 503 ? true : undefined),
+        shouldRetry: (error) => ResponseError.is(error) && error.status === 503,
         onRetry: (info) => retries.push(info.delay),
       }),
       1,
@@ -239,20 +240,44 @@ describe("subscribe reconnects as EventSource does", () => {
     expect(errors.every((e) => ConnectionError.is(e) && e.kind === "end")).toBe(true);
   });
 
-  it("ends with the error when onError returns false or throws", async () => {
+  it("ends with the error when shouldRetry returns false, and with what it throws", async () => {
     const url = route((request) => sse(request, [{ data: "x" }]));
-    const stopped = subscribe(url, { ...fast, onError: () => false });
+    const infos: RetryInfo[] = [];
+    const stopped = subscribe(url, {
+      ...fast,
+      shouldRetry: async (_error, info) => {
+        infos.push(info);
+        return false;
+      },
+    });
     const failure = await collect(stopped).catch((error: unknown) => error);
     expect(ConnectionError.is(failure) && failure.message).toBe("Cannot read event stream: the server ended the response");
 
     const thrown = new Error("stop here");
+    expect(infos).toEqual([{ attempt: 1, delay: 100, error: failure, lastEventId: "" }]);
     const refused = subscribe(url, {
       ...fast,
-      onError: () => {
+      shouldRetry: () => {
         throw thrown;
       },
     });
     await expect(collect(refused)).rejects.toBe(thrown);
+  });
+
+  it("only reports to onError: what it returns or throws changes nothing", async () => {
+    const url = route((request) => (request.headers.get("last-event-id") ? new Response("gone", { status: 410 }) : sse(request, [{ id: "1", data: "x" }])));
+    const reported: unknown[] = [];
+    const subscription = subscribe(url, {
+      ...fast,
+      onError: (error) => {
+        reported.push(error);
+        if (ConnectionError.is(error)) return false; // Used to stop the subscription: no more.
+        throw new Error("ignored, and logged");
+      },
+    });
+    const failure = await collect(subscription).catch((error: unknown) => error);
+    expect(ResponseError.is(failure) && failure.status).toBe(410);
+    expect(reported.map((e) => (e as { kind?: string }).kind)).toEqual(["end", "response"]);
   });
 });
 
@@ -387,14 +412,19 @@ describe("subscribe decodes and bounds messages", () => {
     expect(await collect(subscribe(url, { ...fast, decode: "base64" }), 1)).toEqual([{ type: "message", data: "héllo\nwörld", lastEventId: "" }]);
   });
 
-  it("ends with a SyntaxError on data that is not base64, unless onError skips it", async () => {
+  it("ends with a SyntaxError on data that is not base64, unless onInvalid skips it", async () => {
     const url = route((request) => sse(request, [{ data: "not base64!" }, { data: btoa("ok") }], { hold: true }));
     const failure = await collect(subscribe(url, { ...fast, decode: "base64" })).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SyntaxError);
     expect((failure as Error).message).toBe('Cannot decode message data: it is not base64, got "not base64!"');
 
-    const skipped = await collect(subscribe(url, { ...fast, decode: "base64", onError: (error) => error instanceof SyntaxError }), 1);
+    const reported: unknown[] = [];
+    const skipped = await collect(subscribe(url, { ...fast, decode: "base64", onInvalid: "skip", onError: (e) => reported.push(e) }), 1);
     expect(skipped.map((m) => m.data)).toEqual(["ok"]);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(SyntaxError);
+    const passed = await collect(subscribe(url, { ...fast, decode: "base64", onInvalid: "pass" }), 2);
+    expect(passed.map((m) => m.data)).toEqual(["not base64!", "ok"]);
   });
 
   it("applies a decode function", async () => {
@@ -402,11 +432,11 @@ describe("subscribe decodes and bounds messages", () => {
     expect((await collect(subscribe(url, { ...fast, decode: (d) => d.toUpperCase() }), 1))[0]!.data).toBe("ABC");
   });
 
-  it("ends with a ParseError on an oversized event, unless onError skips it", async () => {
+  it("ends with a ParseError on an oversized event, unless onInvalid skips it", async () => {
     const url = route((request) => sse(request, [{ data: "x".repeat(1000) }, { data: "small" }], { hold: true }));
     const failure = await collect(subscribe(url, { ...fast, maxEventSize: 100 })).catch((error: unknown) => error);
     expect(ParseError.is(failure) && failure.type).toBe("max-event-size-exceeded");
-    const skipped = await collect(subscribe(url, { ...fast, maxEventSize: 100, onError: (error) => ParseError.is(error) }), 1);
+    const skipped = await collect(subscribe(url, { ...fast, maxEventSize: 100, onInvalid: "pass" }), 1);
     expect(skipped.map((m) => m.data)).toEqual(["small"]);
   });
 });
@@ -458,7 +488,7 @@ describe("subscribe backs off while reconnections fail", () => {
     });
   });
 
-  it("goes back to the reconnection time once a connection opens", async () => {
+  it("goes back to the reconnection time once a connection opens, and waits at least 100 ms after one", async () => {
     // fail, fail, open and end, fail, then a stream that stays open.
     const script = ["fail", "fail", "end", "fail", "hold"];
     let call = 0;
@@ -477,7 +507,7 @@ describe("subscribe backs off while reconnections fail", () => {
     const delays: number[] = [];
     const messages = await collect(subscribe("http://example.test/", { fetch, retry: 10, backoff: { jitter: 0 }, onRetry: (i) => delays.push(i.delay) }), 2);
     expect(messages.map((m) => m.data)).toEqual(["3", "5"]);
-    expect(delays).toEqual([10, 20, 10, 20]);
+    expect(delays).toEqual([10, 20, 100, 20]);
   });
 
   it("with maxAttempts 0, ends with the connection's error instead of retrying", async () => {
@@ -542,5 +572,12 @@ describe("subscribe as an iterable", () => {
     expect(() => subscribe("http://x/", { fetch, lastEventId: "a\nb" })).toThrow(TypeError);
     expect(() => subscribe("http://x/", { fetch, method: "GET", body: "{}" })).toThrow(TypeError);
     expect(() => subscribe("http://x/", { fetch, maxEventSize: 0 })).toThrow(RangeError);
+    expect(() => subscribe("http://x/", { fetch, shouldRetry: true as never })).toThrow(TypeError);
+    expect(() => subscribe("http://x/", { fetch, onInvalid: "ignore" as never })).toThrow(
+      new TypeError('Cannot subscribe: "onInvalid" must be "throw", "skip" or "pass", got "ignore"'),
+    );
+    expect(() => subscribe("http://x/", { fetch, events: {} as never })).toThrow(
+      new TypeError('Cannot subscribe: "events" must be made by defineEvents(), got an object'),
+    );
   });
 });
