@@ -7,12 +7,7 @@
 // forwarded to it, so one request's publish reaches every stream, and the hub's replay log lives
 // in the object's storage, so Last-Event-ID replay survives the object being evicted.
 
-import {
-  type DurableObjectNamespaceLike,
-  type DurableObjectStateLike,
-  hubRouter,
-  SSEHubObject,
-} from "../../src/adapters/cloudflare/index.ts";
+import { type DurableObjectNamespaceLike, type DurableObjectStateLike, SSEHubObject } from "../../src/adapters/cloudflare/index.ts";
 import { type App, createApp } from "../app.ts";
 
 export interface Env {
@@ -40,6 +35,7 @@ export default {
     const url = new URL(request.url);
     // The demo page and the quickstart stream need no shared state: serve them right here.
     if (url.pathname === "/sse" || url.pathname === "/") return createApp().fetch(request);
-    return hubRouter(env.DEMO, { objectName: () => "demo" })(request);
+    // Everything else is the app's (GET and POST routes, each checking its own input): one object.
+    return env.DEMO.get(env.DEMO.idFromName("demo")).fetch(request);
   },
 };

@@ -1,6 +1,7 @@
 /**
  * The replay log: one topic's recent events, bounded by count and by age, kept for clients that
- * reconnect with `Last-Event-ID`. Used by the in-memory backplane.
+ * reconnect with `Last-Event-ID`. Each topic of the in-memory and the Durable Object backplanes
+ * has one (see `_topic-store.ts`).
  *
  * @module
  */
@@ -53,8 +54,8 @@ const COMPACT_AT = 1024;
 
 /**
  * A FIFO of records, bounded by count (`maxEvents`) and age (`maxAge`), appended in increasing
- * `seq` order. It remembers the newest record it evicted, so a client whose last event was the
- * one just dropped can still be told that nothing came after it.
+ * `seq` order. Every record a bound drops goes to `onEvict`, oldest first; the owner remembers
+ * what it needs of it (the topic store keeps the newest one, to answer `gone` correctly).
  */
 export class ReplayLog<T extends ReplayRecord> {
   readonly #maxEvents: number;
@@ -62,7 +63,6 @@ export class ReplayLog<T extends ReplayRecord> {
   readonly #onEvict: ((record: T) => void) | undefined;
   #records: (T | undefined)[] = [];
   #head = 0;
-  #lastEvicted: T | undefined;
 
   /** Creates an empty log; `onEvict` is called for every record dropped by a bound. */
   constructor(options: ReplayLogOptions = {}, onEvict?: (record: T) => void) {
@@ -82,20 +82,10 @@ export class ReplayLog<T extends ReplayRecord> {
     return this.size > 0 ? this.#records[this.#records.length - 1] : undefined;
   }
 
-  /** The newest record dropped by a bound, if any. */
-  get lastEvicted(): T | undefined {
-    return this.#lastEvicted;
-  }
-
-  /** The `seq` of the newest record dropped by a bound, or `-Infinity` if none was. */
-  get evictedSeq(): number {
-    return this.#lastEvicted === undefined ? Number.NEGATIVE_INFINITY : this.#lastEvicted.seq;
-  }
-
   /** Appends a record, then enforces both bounds (age measured from the record's `time`). */
   append(record: T): void {
     if (this.#maxEvents === 0) {
-      this.#evicted(record);
+      this.#onEvict?.(record);
       return;
     }
     this.#records.push(record);
@@ -123,11 +113,10 @@ export class ReplayLog<T extends ReplayRecord> {
     return records.slice(low) as T[];
   }
 
-  /** Drops every record without calling `onEvict` or remembering them. */
+  /** Drops every record without calling `onEvict`. */
   clear(): void {
     this.#records = [];
     this.#head = 0;
-    this.#lastEvicted = undefined;
   }
 
   #shift(): void {
@@ -140,11 +129,6 @@ export class ReplayLog<T extends ReplayRecord> {
       this.#records = this.#records.slice(this.#head);
       this.#head = 0;
     }
-    this.#evicted(record);
-  }
-
-  #evicted(record: T): void {
-    this.#lastEvicted = record;
     this.#onEvict?.(record);
   }
 }

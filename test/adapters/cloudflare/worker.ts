@@ -1,5 +1,6 @@
-// The Worker the Cloudflare tests run on workerd: a hub object per topic behind hubRouter, the
-// "chat" object hosting several topics, and a publish route that uses publishTo from the Worker.
+// The Worker the Cloudflare tests run on workerd: a hub object per topic behind hubRouter (every
+// topic but "forbidden:…" allowed), the "chat" object hosting several topics, a publish route that
+// uses publishTo from the Worker, and the objects' own protocol reached directly for publishes.
 import {
   type DurableObjectNamespaceLike,
   type DurableObjectStateLike,
@@ -51,7 +52,12 @@ export default {
         return Response.json({ name: (error as Error).name, message: (error as Error).message }, { status: 400 });
       }
     }
+    if (request.method !== "GET") {
+      // The object's own protocol (POST publishes), which hubRouter does not forward.
+      const name = url.pathname.startsWith("/chat") ? "chat" : (url.searchParams.get("topic") ?? "default");
+      return env.HUB.get(env.HUB.idFromName(name)).fetch(request);
+    }
     if (url.pathname.startsWith("/chat")) return hubRouter(env.HUB, { objectName: () => "chat" })(request);
-    return hubRouter(env.HUB)(request);
+    return hubRouter(env.HUB, { topics: (topic) => !topic.startsWith("forbidden:") })(request);
   },
 };
