@@ -31,5 +31,7 @@ export {
   type RedisBackplaneErrorOptions,
   type RedisBackplaneOptions,
   type RedisClientLike,
+  type RedisClusterLike,
+  type RedisClusterReaderOptions,
   type RedisReaderOptions,
 } from "./redis-backplane.ts";

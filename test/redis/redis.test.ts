@@ -265,7 +265,7 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       const history = await instance.history(["f"], ids[0]!);
       expect(history).toMatchObject({ gone: false });
       expect((history as { gone: false; entries: BackplaneEntry[] }).entries.map((entry) => entry.event)).toEqual(expected.slice(1));
-      const raw = await client().call("XRANGE", `${keys}f`, "-", "+");
+      const raw = await client().call("XRANGE", `${keys}s:f`, "-", "+");
       expect(raw).toEqual([
         [ids[0], ["e", "price", "d", 'line 1\nline 2\r\n{"x":1}', "c", "a\ncomment", "r", "2500"]],
         [ids[1], ["d", ""]],
@@ -391,7 +391,7 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       const ids: string[] = [];
       for (let n = 0; n < 10; n++) ids.push(await instance.publish("e", { data: String(n) }));
       const redis = client();
-      expect(await redis.call("XLEN", `${keys}e`)).toBe(3);
+      expect(await redis.call("XLEN", `${keys}s:e`)).toBe(3);
       expect(await instance.history(["e"], ids[1]!)).toEqual({ gone: true, lastId: ids[9] });
       expect(await instance.history(["e"], ids[5]!)).toEqual({ gone: true, lastId: ids[9] });
       const resumed = (await instance.history(["e"], ids[6]!)) as { gone: false; entries: BackplaneEntry[] };
@@ -402,7 +402,7 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       // Batched trimming for larger bounds: between maxEvents and 1/16 more.
       const batched = backplane({ prefix: keys, maxEvents: 64 });
       for (let n = 0; n < 200; n++) await batched.publish("big", { data: String(n) });
-      const length = Number(await redis.call("XLEN", `${keys}big`));
+      const length = Number(await redis.call("XLEN", `${keys}s:big`));
       expect(length).toBeGreaterThanOrEqual(64);
       expect(length).toBeLessThanOrEqual(68);
     });
@@ -419,8 +419,8 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       expect(await instance.history(["old"], second)).toEqual({ gone: false, entries: [] });
       const third = await instance.publish("old", { data: "3" });
       const redis = client();
-      expect(await redis.call("XLEN", `${keys}old`)).toBe(1);
-      const ttl = Number(await redis.call("PTTL", `${keys}old`));
+      expect(await redis.call("XLEN", `${keys}s:old`)).toBe(1);
+      const ttl = Number(await redis.call("PTTL", `${keys}s:old`));
       expect(ttl).toBeGreaterThan(400);
       expect(ttl).toBeLessThanOrEqual(600);
       expect(await instance.history(["old"], first)).toEqual({ gone: true, lastId: third });
