@@ -75,8 +75,14 @@ function hashFiles(paths: string[]): string {
 
 let packed: Promise<string> | undefined;
 
-/** Builds the library from this checkout and packs it; resolves with the tarball's path. Once per run. */
+/**
+ * Builds the library from this checkout and packs it; resolves with the tarball's path. Once per
+ * run. HERTZ_SSE_TARBALL=<path> uses a tarball packed beforehand instead (for working on the apps
+ * while the sources are in the middle of a change).
+ */
 export function packLibrary(): Promise<string> {
+  const given = process.env.HERTZ_SSE_TARBALL;
+  if (given) return Promise.resolve(given);
   packed ??= (async () => {
     await run(join(ROOT, "node_modules/.bin/tsup"), ["--silent"], ROOT);
     await mkdir(CACHE, { recursive: true });
@@ -104,7 +110,8 @@ export async function install(app: App): Promise<void> {
   const stamp = createHash("sha256").update(lock).digest("hex");
   if (existsSync(stampFile) && (await readFile(stampFile, "utf8")) === stamp) return;
   await run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], dir);
-  await writeFile(stampFile, stamp);
+  // Taken after the build: some builds rewrite their own config (next build formats tsconfig.json).
+  await writeFile(stampFile, stampOf());
 }
 
 /** Unpacks the library into the app, then builds the app for production if anything changed. */
@@ -122,12 +129,14 @@ export async function build(app: App, tarball: string): Promise<void> {
   if (app.runtime === "node22") await ensureNode22();
   if (app.build === undefined) return;
   const stampFile = join(dir, ".stamp");
-  const stamp = `${tarballHash}\n${hashFiles([...app.sources.map((source) => join(dir, source)), join(dir, "package-lock.json"), join(FRAMEWORKS, "_shared")])}`;
-  if (existsSync(stampFile) && (await readFile(stampFile, "utf8")) === stamp) return;
+  const stampOf = () =>
+    `${tarballHash}\n${hashFiles([...app.sources.map((source) => join(dir, source)), join(dir, "package-lock.json"), join(FRAMEWORKS, "_shared")])}`;
+  if (existsSync(stampFile) && (await readFile(stampFile, "utf8")) === stampOf()) return;
   const node = nodeBinary(app.runtime === "bun" ? "node20" : app.runtime);
   const [command, ...args] = app.build;
   await run(command!, args, dir, { PATH: `${dirname(node)}:${join(dir, "node_modules/.bin")}:${process.env.PATH}`, NODE_ENV: "production" });
-  await writeFile(stampFile, stamp);
+  // Taken after the build: some builds rewrite their own config (next build formats tsconfig.json).
+  await writeFile(stampFile, stampOf());
 }
 
 /** Runs `tasks` with at most `limit` at a time; rejects with the first failure once all have settled. */

@@ -13,7 +13,16 @@ import { call, type OpenStream, open } from "./_client.ts";
 import { type App, build, install, packLibrary, pool, type StartedApp, start } from "./_harness.ts";
 import { KEEP_ALIVE } from "./_shared/routes.js";
 
-const APPS: App[] = [
+const ALL: App[] = [
+  {
+    name: "next",
+    title: "Next.js 16",
+    runtime: "node20",
+    build: ["node", "node_modules/next/dist/bin/next", "build"],
+    start: ["node", "node_modules/next/dist/bin/next", "start", "-H", "127.0.0.1"],
+    sources: ["app", "next.config.mjs", "tsconfig.json"],
+    compression: "next start's built-in compression (compress: true, the default)",
+  },
   {
     name: "express",
     title: "Express 5 + compression",
@@ -39,6 +48,10 @@ const APPS: App[] = [
     compression: "none by default",
   },
 ];
+
+/** FRAMEWORKS=next,express runs only those (for working on one app). */
+const only = process.env.FRAMEWORKS?.split(",");
+const APPS = only ? ALL.filter((app) => only.includes(app.name)) : ALL;
 
 /** Asked for by every stream, so that a framework that compresses anything gets the chance to. */
 const ACCEPT_ENCODING = { "accept-encoding": "gzip, deflate, br, zstd" };
