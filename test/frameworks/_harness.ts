@@ -110,8 +110,7 @@ export async function install(app: App): Promise<void> {
   const stamp = createHash("sha256").update(lock).digest("hex");
   if (existsSync(stampFile) && (await readFile(stampFile, "utf8")) === stamp) return;
   await run("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], dir);
-  // Taken after the build: some builds rewrite their own config (next build formats tsconfig.json).
-  await writeFile(stampFile, stampOf());
+  await writeFile(stampFile, stamp);
 }
 
 /** Unpacks the library into the app, then builds the app for production if anything changed. */
