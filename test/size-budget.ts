@@ -18,6 +18,7 @@ const BUDGETS: Record<string, number> = {
   cloudflare: 11_000,
   node: 3_200,
   otel: 1_500,
+  resumable: 14_000,
 };
 
 const root = join(new URL("./", import.meta.url).pathname, "..");

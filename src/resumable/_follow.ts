@@ -1,0 +1,143 @@
+/**
+ * One subscriber's response: the replayed frames, then (while the stream runs) its live frames,
+ * each once, until the first terminal entry; keep-alive comments from the first byte; and the
+ * watch for a producer that has stopped sending heartbeats.
+ *
+ * @module
+ */
+
+import { encodeComment, encodeEvent } from "../core/encoder.ts";
+import { SSEStream } from "../core/stream.ts";
+import type { BackplaneEntry, BackplaneSubscription } from "../hub/backplane.ts";
+import { kindOf } from "./_entries.ts";
+
+/** What a subscriber's response needs. */
+export interface FollowOptions {
+  /** The frames to replay, then the rest of the entries known before going live. */
+  readonly entries: readonly BackplaneEntry[];
+  /** Starts live delivery, or nothing when `entries` already end with a terminal entry. */
+  readonly live?: (listener: (entry: BackplaneEntry) => void) => BackplaneSubscription;
+  /** Entries read after live delivery started: they may also arrive live, and are sent once. */
+  readonly gap?: () => Promise<readonly BackplaneEntry[]>;
+  /** Called when no entry arrived live for this long: the producer is presumed lost. */
+  readonly silence: number;
+  readonly onSilence: () => void;
+  readonly keepAlive: number | false;
+  readonly signal: AbortSignal | undefined;
+  readonly headers: HeadersInit | undefined;
+  readonly onError: (error: unknown) => void;
+  /** Called once when the response ends, for any reason. */
+  readonly onEnd: () => void;
+}
+
+// The first bytes of every response: they reach the client at once, before any frame, so that
+// the response's headers go out (Bun sends them only with a first chunk) and proxies see traffic
+// even when the model is silent before its first token.
+const OPENING = encodeComment("");
+
+function wire(entry: BackplaneEntry): string {
+  const { event, data } = entry.event;
+  return encodeEvent(event === undefined ? { data, id: entry.id } : { event, data, id: entry.id });
+}
+
+/** Returns the response at once; frames follow as they are known. */
+export function follow(options: FollowOptions): Response {
+  const stream = new SSEStream({ keepAlive: options.keepAlive, signal: options.signal });
+  void stream.write(OPENING);
+  let done = false;
+  let subscription: BackplaneSubscription | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Live entries wait here while the gap is read; afterwards they are sent as they come.
+  let held: BackplaneEntry[] | undefined;
+  // Ids of the gap's entries: live entries with these ids were sent already.
+  let sent: Set<string> | undefined;
+
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    subscription?.unsubscribe();
+    stream.close();
+    options.onEnd();
+  };
+  stream.signal.addEventListener("abort", finish, { once: true });
+
+  // Sends an entry; returns false once the stream has reached its terminal entry.
+  const deliver = (entry: BackplaneEntry): boolean => {
+    if (done) return false;
+    const kind = kindOf(entry);
+    if (kind.kind === "frame") {
+      // Not awaited: entries are bounded by the stream's maxFrames, and the SSEStream queue keeps
+      // their order; awaiting would only move the same queue into this closure.
+      void stream.write(wire(entry));
+      return true;
+    }
+    if (kind.kind === "end") {
+      if (kind.visible) void stream.write(wire(entry));
+      finish();
+      return false;
+    }
+    return true;
+  };
+
+  const watch = (): void => {
+    clearTimeout(timer);
+    if (done) return;
+    timer = setTimeout(() => {
+      if (done) return;
+      options.onSilence();
+      watch();
+    }, options.silence);
+  };
+
+  for (const entry of options.entries) if (!deliver(entry)) return stream.toResponse({ headers: options.headers });
+  if (options.live === undefined) {
+    finish();
+    return stream.toResponse({ headers: options.headers });
+  }
+
+  held = [];
+  const onLive = (entry: BackplaneEntry): void => {
+    if (done) return;
+    if (held !== undefined) {
+      held.push(entry);
+      return;
+    }
+    watch();
+    if (sent !== undefined) {
+      if (sent.has(entry.id)) return;
+      sent = undefined;
+    }
+    deliver(entry);
+  };
+  try {
+    subscription = options.live(onLive);
+  } catch (error) {
+    options.onError(error);
+    finish();
+    return stream.toResponse({ headers: options.headers });
+  }
+  if (done) subscription.unsubscribe();
+  const ready = subscription.ready ?? Promise.resolve();
+  ready
+    .then(() => (done ? [] : (options.gap?.() ?? [])))
+    .then(
+      (gap) => {
+        if (done) return;
+        sent = new Set();
+        for (const entry of gap) {
+          sent.add(entry.id);
+          if (!deliver(entry)) return;
+        }
+        const waiting = held ?? [];
+        held = undefined;
+        watch();
+        for (const entry of waiting) onLive(entry);
+      },
+      (error: unknown) => {
+        options.onError(error);
+        finish();
+      },
+    );
+  return stream.toResponse({ headers: options.headers });
+}
