@@ -24,6 +24,15 @@ const ALL: App[] = [
     compression: "next start's built-in compression (compress: true, the default)",
   },
   {
+    name: "nitro",
+    title: "Nitro 3 (h3 v2)",
+    runtime: "node20",
+    build: ["node", "node_modules/nitro/dist/cli/index.mjs", "build"],
+    start: ["node", ".output/server/index.mjs"],
+    sources: ["routes", "utils", "nitro.config.ts"],
+    compression: "none by default",
+  },
+  {
     name: "express",
     title: "Express 5 + compression",
     runtime: "node20",

@@ -1,0 +1,4 @@
+import { defineHandler } from "nitro/h3";
+import { app } from "../utils/app.ts";
+
+export default defineHandler((event) => app.subscribe(event.req));
