@@ -283,8 +283,9 @@ function schemaOf(events: EventMap, name: string): StandardSchemaV1 | undefined 
 /**
  * Checks `event` against `events` as a typed `send()` or `publish()` must, before anything is
  * written: its name (or `message`, when it has none) must be in the map and its data must pass
- * that event's schema. Returns the event to encode, with `data` replaced by the schema's output;
- * a promise of it when the schema validates asynchronously. Throws (or rejects with) an
+ * that event's schema. Returns the event to encode, with `data` replaced by the JSON text of the
+ * schema's output (always JSON, strings included, whatever the stream's `serialize`: the typed
+ * client parses JSON); a promise of it when the schema validates asynchronously. Throws (or rejects with) an
  * {@linkcode EventValidationError}. An event with neither `event` nor `data` (only `id`, `retry`
  * or `comment`) passes as it is; malformed fields are left to `validateEvent`.
  *
@@ -303,7 +304,7 @@ function schemaOf(events: EventMap, name: string): StandardSchemaV1 | undefined 
  *   },
  * };
  * const events = defineEvents({ chat: text });
- * assertEquals(checkTypedEvent(events, { event: "chat", data: "hi" }), { event: "chat", data: "hi" });
+ * assertEquals(checkTypedEvent(events, { event: "chat", data: "hi" }), { event: "chat", data: '"hi"' });
  * assertThrows(() => checkTypedEvent(events, { event: "chat", data: 1 }), EventValidationError, 'Cannot send event "chat": invalid data: Expected a string');
  * assertThrows(() => checkTypedEvent(events, { event: "nope", data: "hi" }), EventValidationError, "not in the event map");
  * ```
@@ -323,7 +324,14 @@ export function checkTypedEvent(events: EventMap, event: SSEEvent, action = "Can
 
 function accept(result: StandardSchemaV1.Result<unknown>, event: SSEEvent, type: string, action: string): SSEEvent {
   if (result.issues) throw new EventValidationError(action, { kind: "invalid-data", event: type, issues: result.issues });
-  return result.value === event.data ? event : { ...event, data: result.value };
+  // Always JSON, strings included, whatever the stream's `serialize`: the client parses JSON.
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(result.value);
+  } catch (cause) {
+    throw new SyntaxError(`${action} ${JSON.stringify(type)}: its data cannot be serialised as JSON`, { cause });
+  }
+  return { ...event, data };
 }
 
 /**
