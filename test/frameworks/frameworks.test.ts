@@ -33,6 +33,15 @@ const ALL: App[] = [
     compression: "none by default",
   },
   {
+    name: "react-router",
+    title: "React Router 7",
+    runtime: "node20",
+    build: ["node", "node_modules/@react-router/dev/bin.js", "build"],
+    start: ["node", "node_modules/@react-router/serve/bin.js", "./build/server/index.js"],
+    sources: ["app", "react-router.config.ts", "vite.config.ts"],
+    compression: "react-router-serve's compression 1.8 middleware (always on)",
+  },
+  {
     name: "express",
     title: "Express 5 + compression",
     runtime: "node20",

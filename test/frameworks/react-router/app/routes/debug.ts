@@ -1,0 +1,5 @@
+import { app } from "../app.server";
+
+export function loader(): Response {
+  return app.debug();
+}
