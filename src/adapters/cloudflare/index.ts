@@ -18,7 +18,7 @@
  * // wrangler.jsonc: "durable_objects": { "bindings": [{ "name": "HUB", "class_name": "Hub" }] }
  * export class Hub extends SSEHubObject<Env> {}
  *
- * export default {
+ * const worker = {
  *   async fetch(request: Request, env: Env): Promise<Response> {
  *     const url = new URL(request.url);
  *     if (url.pathname === "/events") return hubRouter(env.HUB, { topics: ["news"] })(request); // GET ?topic=news
@@ -30,6 +30,7 @@
  *     return new Response("Not found", { status: 404 });
  *   },
  * };
+ * export default worker;
  * ```
  *
  * @module

@@ -119,11 +119,28 @@ function refuseTopics(topics: readonly string[], allowed: (topic: string) => boo
  *
  * export class Hub extends SSEHubObject {}
  *
- * export default {
+ * const worker = {
  *   fetch(request: Request, env: { HUB: DurableObjectNamespaceLike }): Promise<Response> {
  *     return hubRouter(env.HUB, { topics: ["news", "sport"] })(request); // GET /?topic=news
  *   },
  * };
+ * export default worker;
+ * ```
+ *
+ * @example A refused topic reaches no object
+ * ```ts
+ * import { hubRouter } from "@hertz/sse/cloudflare";
+ * import { assertEquals } from "jsr:@std/assert";
+ *
+ * const named: string[] = [];
+ * const namespace = {
+ *   idFromName: (name: string) => named.push(name),
+ *   get: () => ({ fetch: () => Promise.resolve(new Response("the stream")) }),
+ * };
+ * const route = hubRouter(namespace, { topics: ["news"] });
+ * assertEquals((await route(new Request("https://example.com/?topic=secrets"))).status, 404);
+ * assertEquals(await (await route(new Request("https://example.com/?topic=news"))).text(), "the stream");
+ * assertEquals(named, ["news"]);
  * ```
  */
 export function hubRouter(

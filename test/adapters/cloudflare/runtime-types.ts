@@ -26,6 +26,9 @@ interface WorkersDurableObjectStorage {
   delete(key: string, options?: { allowUnconfirmed?: boolean; noCache?: boolean }): Promise<boolean>;
   delete(keys: string[], options?: { allowUnconfirmed?: boolean; noCache?: boolean }): Promise<number>;
   deleteAll(): Promise<void>;
+  getAlarm(options?: { allowConcurrency?: boolean }): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date, options?: { allowConcurrency?: boolean; allowUnconfirmed?: boolean }): Promise<void>;
+  deleteAlarm(options?: { allowConcurrency?: boolean; allowUnconfirmed?: boolean }): Promise<void>;
 }
 interface WorkersDurableObjectState {
   readonly id: WorkersDurableObjectId;
