@@ -287,6 +287,12 @@ class Exchange implements ChunkSink {
     const res = this.res;
     if (!gone(res)) res.end();
   }
+
+  /** The body was cut (a slow or frozen client): the connection goes, and its buffers with it. */
+  destroy(): void {
+    const res = this.res;
+    if (res.destroyed !== true) res.destroy();
+  }
 }
 
 /** Whether nothing more can be written: ended, or destroyed (the client went away). */

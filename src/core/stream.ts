@@ -1,25 +1,83 @@
 /**
  * The server stream: a `ReadableStream` of UTF-8 event-stream bytes with `send`, `comment` and
- * `close`, backpressure, coalescing, keep-alive and disconnect handling.
+ * `close`, bounded backpressure, coalescing, keep-alive, a drain deadline, `maxDuration` and
+ * disconnect handling.
  *
  * @module
  */
 
-import { concatChunks } from "../_internal/bytes.ts";
+import { setChunkSinkSource } from "./_chunk-sink.ts";
+import type { CloseReason } from "./_close-reason.ts";
+import { StreamCore } from "./_stream-core.ts";
 import { encodeComment, encodeEvent } from "./encoder.ts";
 import type { EncodeOptions, SSEEvent } from "./event.ts";
 import { sseHeaders } from "./headers.ts";
 
-/** Options for {@linkcode SSEStream}. */
+export { attachChunkSink, type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "./_chunk-sink.ts";
+
+/**
+ * Options for {@linkcode SSEStream}.
+ *
+ * @example Usage
+ * ```ts
+ * import { SSEStream, type SSEStreamOptions } from "@hertz/sse";
+ * import { assertEquals } from "jsr:@std/assert";
+ *
+ * const options: SSEStreamOptions = { maxQueued: 16, keepAlive: false, drainTimeout: 10_000 };
+ * const stream = new SSEStream(options);
+ * stream.close();
+ * assertEquals(await new Response(stream).text(), "");
+ * ```
+ */
 export interface SSEStreamOptions extends EncodeOptions {
   /**
-   * How many writes may wait in the stream's queue for the client to read them. A `send()` made
-   * when the queue is full resolves only once the client has read enough to make room, so a
-   * producer that awaits its sends holds at most this many events in memory.
+   * How many writes may wait in the stream's queue for the client to read them (the same name as
+   * the hub's). A `send()` made when the queue is full resolves only once the client has read
+   * enough to make room, so a producer that awaits its sends holds at most this many events.
    *
    * @default {64}
    */
+  maxQueued?: number;
+  /**
+   * The old name of `maxQueued`.
+   *
+   * @deprecated Use `maxQueued`, the name the hub uses too.
+   * @default {64}
+   */
   highWaterMark?: number;
+  /**
+   * How many bytes may wait in the stream's queue (text counts its UTF-16 code units, which is its
+   * size in bytes for ASCII); past it, `send()` waits as it does past `maxQueued`. One event larger
+   * than this is still queued alone.
+   *
+   * @default {1048576}
+   */
+  maxQueuedBytes?: number;
+  /**
+   * How many `send()`s may wait for room in a full queue (a producer that does not await its
+   * sends); past it, `send()` rejects with a `RangeError` instead of holding the event.
+   *
+   * @default {1024}
+   */
+  maxWaiting?: number;
+  /**
+   * Milliseconds the client may leave something queued without reading, after which the stream
+   * is cut: the body errors, so the runtime destroys the connection and frees what it buffered,
+   * and `signal` aborts (a producer blocked on a frozen client is released). `false` for no
+   * deadline. Checked four times per `drainTimeout`.
+   *
+   * @default {30000}
+   */
+  drainTimeout?: number | false;
+  /**
+   * Milliseconds after which the stream ends cleanly, a little before this limit (by 1 s, or a
+   * tenth of it when shorter), after a `retry:` field (the `retry` option, else 1000), so that a
+   * client behind a platform with a hard response time limit (Vercel, Lambda) reconnects with
+   * its last id instead of failing. `signal` aborts. `false` for no limit.
+   *
+   * @default {false}
+   */
+  maxDuration?: number | false;
   /**
    * Milliseconds between keep-alive comments, which stop proxies and load balancers from closing
    * an idle connection; `false` turns them off. A keep-alive is skipped while events are queued.
@@ -30,317 +88,27 @@ export interface SSEStreamOptions extends EncodeOptions {
   /**
    * Aborts the stream when it aborts; pass the request's `signal` so that a client that goes away
    * is noticed even by runtimes that report it only there.
+   *
+   * @default {undefined}
    */
   signal?: AbortSignal;
-  /** A `retry:` value (milliseconds) to send first, telling the client how long to wait before it reconnects. */
+  /**
+   * A `retry:` value (milliseconds) to send first, telling the client how long to wait before it
+   * reconnects.
+   *
+   * @default {undefined: none is sent}
+   */
   retry?: number;
 }
 
 const KEEP_ALIVE = encodeComment("keep-alive");
-const TRUE = Promise.resolve(true);
-const FALSE = Promise.resolve(false);
-// Stateless, so one serves every stream.
-const ENCODER = new TextEncoder();
 // What sseHeaders() gives without extra headers. Frozen, so that nobody can change it for every
 // response; runtimes copy a record into the response's own headers.
 const DEFAULT_HEADERS: HeadersInit = Object.freeze(Object.fromEntries(sseHeaders()));
 
-/**
- * A destination that takes a body's chunks directly instead of reading them through the
- * `ReadableStream`: what a runtime adapter that writes to a socket itself attaches with
- * {@linkcode attachChunkSink} (see `adapters/node.ts`). Not part of the public API.
- *
- * On Node 20 every chunk that passes through a web `ReadableStream` costs about a microsecond of
- * promise and queue machinery, plus the server's own read loop: as much as writing the chunk to
- * the socket. Handing chunks to the writer directly removes that cost; the stream keeps every
- * other behaviour (queueing, coalescing, backpressure, cleanup).
- */
-export interface ChunkSink {
-  /**
-   * Takes one chunk. Returns `true` if it can take the next one at once, or `false` to make the
-   * source hold (and join into one chunk) what follows until {@linkcode SinkControl.ready}.
-   *
-   * `backlog` is true when a producer is waiting for room in the source's queue: it will refill
-   * the queue as soon as it runs, so a sink that lets it run before asking for more gets the next
-   * events in one chunk rather than the first of them alone.
-   */
-  write(chunk: Uint8Array, backlog: boolean): boolean;
-  /** The body has ended (normally, or because the source was closed); nothing follows. */
-  end(): void;
-}
-
-/** What a sink tells the body it was attached to. */
-export interface SinkControl {
-  /** The sink can take a chunk again, after `write()` returned `false`. */
-  ready(): void;
-  /** The client went away: ends the body as a cancelled stream would. */
-  cancel(reason?: unknown): void;
-}
-
-/** A body that can send its chunks to a sink. */
-export interface ChunkSinkSource {
-  /** Sends every chunk to `sink` from now on; called once, before anything was read. */
-  attachSink(sink: ChunkSink): SinkControl;
-}
-
-// A registry rather than a property on the stream: on Node 20 a ReadableStream is built by a
-// native constructor, and every property added to one afterwards costs about a microsecond.
-const SINK_SOURCES = new WeakMap<ReadableStream<Uint8Array>, ChunkSinkSource>();
-
-/** Marks `stream` as a body whose chunks `source` can send to a sink instead. */
-export function setChunkSinkSource(stream: ReadableStream<Uint8Array>, source: ChunkSinkSource): void {
-  SINK_SOURCES.set(stream, source);
-}
-
-/**
- * Attaches `sink` to a body made by hertz-sse (an {@linkcode SSEStream}, a hub subscription) that
- * nobody reads: its chunks go to the sink from then on, and the stream is locked so that nothing
- * else can read it. Returns `undefined`, and changes nothing, for any other body, or one that is
- * locked already; such a body must be read as usual.
- */
-export function attachChunkSink(body: ReadableStream<Uint8Array> | null, sink: ChunkSink): SinkControl | undefined {
-  if (body === null || body.locked) return undefined;
-  const source = SINK_SOURCES.get(body);
-  if (source === undefined) return undefined;
-  SINK_SOURCES.delete(body);
-  body.getReader();
-  return source.attachSink(sink);
-}
-
-interface Waiter {
-  chunk: string | Uint8Array;
-  resolve: (accepted: boolean) => void;
-}
-
-type State = "open" | "closing" | "closed";
-
-/**
- * The state and logic of one {@linkcode SSEStream}, and the underlying source of its
- * `ReadableStream`.
- *
- * Kept apart from the stream object because on Node 20 a `ReadableStream` is made by a native
- * constructor, and each field then added to it (a subclass's fields included) costs about a
- * microsecond: with all of its fields on the stream, creating an `SSEStream` took about 45 µs,
- * most of a short-lived connection's budget (bench/churn.ts).
- */
-class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSinkSource, SinkControl {
-  readonly highWaterMark: number;
-  readonly encodeOptions: EncodeOptions | undefined;
-  readonly closed: Promise<void>;
-  /** Created when `signal` is first read: most streams end without anyone asking for it. */
-  abort: AbortController | undefined = undefined;
-  /** Why the stream ended, once it has (`CLOSED` for `close()`); `undefined` while open. */
-  endReason: unknown = undefined;
-  controller!: ReadableStreamDefaultController<Uint8Array>;
-  queue: (string | Uint8Array)[] = [];
-  queueHasBytes = false;
-  waiters: Waiter[] = [];
-  /** The consumer can take a chunk now: a read is pending, or the attached sink is ready. */
-  waiting = false;
-  /** Where chunks go instead of the stream's controller, once an adapter has attached one. */
-  sink: ChunkSink | undefined = undefined;
-  state: State = "open";
-  timer: ReturnType<typeof setInterval> | undefined = undefined;
-  resolveClosed!: () => void;
-  external: AbortSignal | undefined = undefined;
-
-  constructor(highWaterMark: number, encodeOptions: EncodeOptions | undefined) {
-    this.highWaterMark = highWaterMark;
-    this.encodeOptions = encodeOptions;
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
-  }
-
-  /** The `AbortSignal` of `SSEStream.signal`, made on first use (aborted already if the stream has ended). */
-  get signal(): AbortSignal {
-    if (this.abort === undefined) {
-      this.abort = new AbortController();
-      if (this.endReason !== undefined) this.abort.abort(abortReason(this.endReason));
-    }
-    return this.abort.signal;
-  }
-
-  /** Stream source: keeps the controller (runs inside the ReadableStream constructor). */
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.controller = controller;
-  }
-
-  /** Stream source: the consumer waits for a chunk. */
-  pull(): void {
-    this.waiting = true;
-    this.drain();
-  }
-
-  /** Stream source, and sink control: the client went away. */
-  cancel(reason?: unknown): void {
-    this.finish(reason ?? CLIENT_GONE);
-  }
-
-  /** The external signal's `abort` listener. */
-  handleEvent(): void {
-    if (this.external !== undefined) this.finish(this.external.reason);
-  }
-
-  /** Sink control: the sink can take a chunk again. */
-  ready(): void {
-    if (this.state === "closed") return;
-    this.waiting = true;
-    this.drain();
-  }
-
-  attachSink(sink: ChunkSink): SinkControl {
-    this.sink = sink;
-    if (this.state === "closed") sink.end();
-    else this.ready();
-    return this;
-  }
-
-  write(chunk: string | Uint8Array): Promise<boolean> {
-    if (this.state !== "open") return FALSE;
-    if (this.waiting && this.queue.length === 0) {
-      // The client is waiting: no coalescing to gain, send it now.
-      this.deliver(typeof chunk === "string" ? ENCODER.encode(chunk) : chunk, false);
-      return TRUE;
-    }
-    if (this.queue.length < this.highWaterMark) {
-      this.push(chunk);
-      return TRUE;
-    }
-    return new Promise((resolve) => {
-      this.waiters.push({ chunk, resolve });
-    });
-  }
-
-  push(chunk: string | Uint8Array): void {
-    this.queue.push(chunk);
-    if (typeof chunk !== "string") this.queueHasBytes = true;
-  }
-
-  close(): void {
-    if (this.state !== "open") return;
-    this.state = "closing";
-    // Sends that were waiting for room were made before close(): deliver them too.
-    for (const waiter of this.waiters) {
-      this.push(waiter.chunk);
-      waiter.resolve(true);
-    }
-    this.waiters = [];
-    this.cleanup(CLOSED);
-    this.drain();
-  }
-
-  /**
-   * While the consumer can take chunks: sends everything queued as one chunk and lets waiting
-   * sends in, or ends a closing stream once its queue is empty. A pull (a pending read) takes one
-   * chunk; a sink may take several in a row.
-   */
-  drain(): void {
-    while (this.waiting && this.state !== "closed") {
-      const queue = this.queue;
-      if (queue.length === 0) {
-        if (this.state === "closing") {
-          this.state = "closed";
-          this.end();
-        }
-        return;
-      }
-      const chunk = this.coalesce(queue);
-      this.queue = [];
-      this.queueHasBytes = false;
-      const waiters = this.waiters;
-      this.deliver(chunk, waiters.length > 0);
-      if (waiters.length > 0) {
-        const admitted = waiters.splice(0, this.highWaterMark);
-        for (const waiter of admitted) {
-          this.push(waiter.chunk);
-          waiter.resolve(true);
-        }
-      }
-    }
-  }
-
-  /** Hands one chunk to the waiting consumer. */
-  deliver(chunk: Uint8Array, backlog: boolean): void {
-    const sink = this.sink;
-    if (sink === undefined) {
-      // A pull asks for one chunk; the next read asks again.
-      this.waiting = false;
-      this.controller.enqueue(chunk);
-      return;
-    }
-    const ready = sink.write(chunk, backlog);
-    // The sink may have reported a disconnect from inside write().
-    if (this.state !== "closed") this.waiting = ready;
-  }
-
-  /** Ends the body for the consumer. */
-  end(): void {
-    if (this.sink !== undefined) {
-      this.sink.end();
-      return;
-    }
-    try {
-      this.controller.close();
-    } catch {
-      // Already closed or cancelled by the consumer.
-    }
-  }
-
-  coalesce(queue: (string | Uint8Array)[]): Uint8Array {
-    if (queue.length === 1) {
-      const only = queue[0]!;
-      return typeof only === "string" ? ENCODER.encode(only) : only;
-    }
-    // One TextEncoder call on the joined text is far cheaper than one per event.
-    if (!this.queueHasBytes) return ENCODER.encode((queue as string[]).join(""));
-    return concatChunks(queue.map((c) => (typeof c === "string" ? ENCODER.encode(c) : c)));
-  }
-
-  /** The client went away (or the external signal aborted): drop everything, once. */
-  finish(reason: unknown): void {
-    if (this.state === "closed") return;
-    const wasOpen = this.state === "open";
-    this.state = "closed";
-    this.queue = [];
-    this.queueHasBytes = false;
-    for (const waiter of this.waiters) waiter.resolve(false);
-    this.waiters = [];
-    this.waiting = false;
-    if (wasOpen) this.cleanup(reason);
-    // An external abort does not cancel the body by itself: end it for the consumer, if any.
-    this.end();
-  }
-
-  /**
-   * Runs once per stream: stops the timer, detaches from the external signal, aborts the signal
-   * (if anyone has asked for it), resolves `closed`.
-   */
-  cleanup(reason: unknown): void {
-    this.endReason = reason;
-    if (this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-    if (this.external !== undefined) {
-      this.external.removeEventListener("abort", this);
-      this.external = undefined;
-    }
-    this.abort?.abort(abortReason(reason));
-    this.resolveClosed();
-  }
-}
-
-// The reasons hertz-sse gives when nobody else gave one, as markers until an AbortSignal needs
-// them: a DOMException captures a stack trace, which costs about 10 µs, and most are never read.
-const CLOSED: unique symbol = Symbol("the stream was closed");
-const CLIENT_GONE: unique symbol = Symbol("the client went away");
-
-function abortReason(reason: unknown): unknown {
-  if (reason === CLOSED) return new DOMException("The stream was closed", "AbortError");
-  if (reason === CLIENT_GONE) return new DOMException("The client went away", "AbortError");
-  return reason;
-}
+/** Closes `stream` gracefully with a reason other than `"server"` (for `sseResponse`). Internal. */
+// Set by SSEStream's static block, which alone can reach a stream's core.
+export let closeStream: (stream: SSEStream, reason: CloseReason) => void;
 
 /**
  * A `ReadableStream` of UTF-8 bytes in the event-stream format, to be used as a response body.
@@ -377,15 +145,20 @@ export class SSEStream extends ReadableStream<Uint8Array> {
 
   /** Creates an open stream; nothing is written until `send()` or `comment()`. */
   constructor(options: SSEStreamOptions = {}) {
-    const hwm = options.highWaterMark ?? 64;
-    if (!Number.isSafeInteger(hwm) || hwm < 1) {
-      throw new RangeError(`Cannot create SSEStream: "highWaterMark" must be a positive integer, got ${hwm}`);
-    }
+    const limits = resolveLimits(options);
     const keepAlive = options.keepAlive ?? 15_000;
     if (keepAlive !== false && (typeof keepAlive !== "number" || !(keepAlive > 0))) {
       throw new RangeError(`Cannot create SSEStream: "keepAlive" must be a positive number or false, got ${String(keepAlive)}`);
     }
-    const core = new StreamCore(hwm, options.serialize ? { serialize: options.serialize } : undefined);
+    const drainTimeout = options.drainTimeout ?? 30_000;
+    if (drainTimeout !== false && (typeof drainTimeout !== "number" || !(drainTimeout > 0))) {
+      throw new RangeError(`Cannot create SSEStream: "drainTimeout" must be a positive number or false, got ${String(drainTimeout)}`);
+    }
+    const maxDuration = options.maxDuration ?? false;
+    if (maxDuration !== false && (typeof maxDuration !== "number" || !(maxDuration > 0))) {
+      throw new RangeError(`Cannot create SSEStream: "maxDuration" must be a positive number or false, got ${String(maxDuration)}`);
+    }
+    const core = new StreamCore(limits, options.serialize ? { serialize: options.serialize } : undefined);
     // Zero: pull() runs only while the client waits for a chunk, which is what lets events
     // that arrive meanwhile be coalesced into one chunk.
     super(core, { highWaterMark: 0 });
@@ -395,18 +168,22 @@ export class SSEStream extends ReadableStream<Uint8Array> {
     const external = options.signal;
     if (external) {
       if (external.aborted) {
-        core.finish(external.reason);
+        core.externalReason = external.reason;
+        core.finish("client");
       } else {
         core.external = external;
         external.addEventListener("abort", core, { once: true });
       }
     }
-    if (keepAlive !== false && core.state === "open") {
-      core.timer = setInterval(() => {
-        if (core.queue.length === 0) core.write(KEEP_ALIVE);
-      }, keepAlive);
-      // Node and Bun: an idle stream alone should not keep the process alive.
-      (core.timer as { unref?: () => void }).unref?.();
+    if (core.state !== "open") return;
+    startTimer(core, keepAlive, drainTimeout);
+    if (maxDuration !== false) {
+      const retry = encodeEvent({ retry: options.retry ?? 1000 });
+      core.expiry = setTimeout(() => {
+        core.push(retry);
+        core.close("max-duration");
+      }, maxDuration - Math.min(1000, maxDuration / 10));
+      (core.expiry as { unref?: () => void }).unref?.();
     }
   }
 
@@ -465,7 +242,7 @@ export class SSEStream extends ReadableStream<Uint8Array> {
    * the body ends. Calling it again does nothing.
    */
   close(): void {
-    this.#core.close();
+    this.#core.close("server");
   }
 
   /**
@@ -478,5 +255,48 @@ export class SSEStream extends ReadableStream<Uint8Array> {
     const headers = init.headers === undefined ? DEFAULT_HEADERS : sseHeaders(init.headers);
     return new Response(this, { ...init, headers });
   }
+
+  static {
+    closeStream = (stream, reason) => stream.#core.close(reason);
+  }
+}
+
+const DEFAULT_LIMITS = Object.freeze({ maxQueued: 64, maxQueuedBytes: 1_048_576, maxWaiting: 1024 });
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Cannot create SSEStream: "${name}" must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The queue bounds, checked; one shared object when none is given (creating a stream is hot: bench/churn.ts). */
+function resolveLimits(options: SSEStreamOptions): StreamCore["limits"] {
+  const { maxQueued, highWaterMark, maxQueuedBytes, maxWaiting } = options;
+  if (maxQueued === undefined && highWaterMark === undefined && maxQueuedBytes === undefined && maxWaiting === undefined) {
+    return DEFAULT_LIMITS;
+  }
+  return {
+    maxQueued: maxQueued !== undefined ? positiveInteger(maxQueued, "maxQueued") : highWaterMark !== undefined ? positiveInteger(highWaterMark, "highWaterMark") : 64,
+    maxQueuedBytes: maxQueuedBytes === undefined ? DEFAULT_LIMITS.maxQueuedBytes : positiveInteger(maxQueuedBytes, "maxQueuedBytes"),
+    maxWaiting: maxWaiting === undefined ? DEFAULT_LIMITS.maxWaiting : positiveInteger(maxWaiting, "maxWaiting"),
+  };
+}
+
+/**
+ * One timer per stream for keep-alives and the drain deadline: it ticks at the keep-alive
+ * interval, or four times per `drainTimeout` when that is shorter, so the deadline is enforced
+ * between 1 and 1.25 × `drainTimeout` after the client's last read.
+ */
+function startTimer(core: StreamCore, keepAlive: number | false, drainTimeout: number | false): void {
+  if (keepAlive === false && drainTimeout === false) return;
+  const period = Math.min(keepAlive === false ? Infinity : keepAlive, drainTimeout === false ? Infinity : drainTimeout / 4);
+  const keepAliveTicks = keepAlive === false ? 0 : Math.max(1, Math.round(keepAlive / period));
+  const drainTicks = drainTimeout === false ? 0 : Math.ceil(drainTimeout / period);
+  const keepAliveText = keepAlive === false ? undefined : KEEP_ALIVE;
+  let ticks = 0;
+  core.timer = setInterval(() => core.tick(++ticks, keepAliveText, keepAliveTicks, drainTicks), period);
+  // Node and Bun: an idle stream alone should not keep the process alive.
+  (core.timer as { unref?: () => void }).unref?.();
 }
 

@@ -34,6 +34,9 @@ export interface HubConfig {
   readonly headers: HeadersInit;
   readonly resetEvent: string;
   readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
+  readonly maxReplayEvents: number;
+  readonly maxReplayBytes: number;
   readonly dropOldest: boolean;
   readonly maxPending: number;
   readonly retryFrame: Uint8Array | undefined;
@@ -56,6 +59,14 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
   if (drainTimeout !== false) checkPositive(drainTimeout, "drainTimeout", false);
   const maxQueued = options.maxQueued ?? 1024;
   checkPositive(maxQueued, "maxQueued", true);
+  const maxQueuedBytes = options.maxQueuedBytes ?? 1_048_576;
+  checkPositive(maxQueuedBytes, "maxQueuedBytes", true);
+  const maxReplayEvents = options.maxReplayEvents ?? 1000;
+  if (!Number.isSafeInteger(maxReplayEvents) || maxReplayEvents < 0) {
+    throw new RangeError(`${WHAT}: "maxReplayEvents" must be a non-negative integer, got ${describe(maxReplayEvents)}`);
+  }
+  const maxReplayBytes = options.maxReplayBytes ?? 1_048_576;
+  checkPositive(maxReplayBytes, "maxReplayBytes", true);
   const maxPending = options.maxPendingPublishes ?? 1024;
   checkPositive(maxPending, "maxPendingPublishes", true);
   const slowConsumer = options.slowConsumer ?? "disconnect";
@@ -110,6 +121,9 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
     headers: headerRecord(sseHeaders(options.headers)),
     resetEvent,
     maxQueued,
+    maxQueuedBytes,
+    maxReplayEvents,
+    maxReplayBytes,
     dropOldest: slowConsumer === "drop-oldest",
     maxPending,
     retryFrame: options.retry === undefined ? undefined : ENCODER.encode(encodeEvent({ retry: options.retry })),

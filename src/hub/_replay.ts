@@ -5,16 +5,19 @@
  * @module
  */
 
-import { concatChunks } from "../_internal/bytes.ts";
 import { isPromiseLike } from "../_internal/log.ts";
 import { frameOf, resetFrame } from "./_frame.ts";
 import type { HubSubscriber } from "./_subscriber.ts";
-import type { Backplane, BackplaneHistory } from "./backplane.ts";
+import type { Backplane, BackplaneEntry, BackplaneHistory } from "./backplane.ts";
 
 /** What a replay needs from its hub. */
 export interface ReplayContext {
   readonly backplane: Backplane;
   readonly resetEvent: string;
+  /** The most events one replay may send; past it, the reset event instead. */
+  readonly maxEvents: number;
+  /** The most bytes one replay may send; past it, the reset event instead. */
+  readonly maxBytes: number;
   readonly onError: (error: unknown) => void;
   /** The promise after which live delivery of `topic` has started, if it has not yet. */
   readyOf(topic: string): Promise<void> | undefined;
@@ -66,28 +69,48 @@ function applyHistory(
   held: boolean,
 ): void {
   if (subscriber.closed) return;
-  let first: Uint8Array | undefined;
-  let skip: Set<string> | undefined;
   if (history.gone) {
-    first = resetFrame(context.resetEvent, lastEventId, topics, history.lastId);
-  } else if (history.entries.length > 0) {
-    const frames: Uint8Array[] = [];
-    for (const entry of history.entries) {
-      try {
-        frames.push(frameOf(entry));
-      } catch (error) {
-        context.onError(error);
-      }
-    }
-    first = frames.length === 1 ? frames[0] : concatChunks(frames);
-    if (held) skip = new Set(history.entries.map((entry) => entry.id));
+    subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, history.lastId)]);
+    return;
   }
-  if (held) subscriber.resume(first, skip);
-  else if (first !== undefined) subscriber.push(first);
+  const entries = history.entries;
+  const frames = boundedFrames(context, entries);
+  // Held live events the history already contained are skipped, whether it is replayed or reset.
+  const skip = held && entries.length > 0 ? new Set(entries.map((entry) => entry.id)) : undefined;
+  if (frames !== undefined) {
+    subscriber.replay(frames, skip);
+    return;
+  }
+  // Past a bound: the reset event instead of a partial replay, with the newest id, so that the
+  // client refetches its state and follows live from there.
+  subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, entries[entries.length - 1]!.id)], skip);
+}
+
+/**
+ * The frames of `entries`, or `undefined` as soon as they pass `maxEvents` or `maxBytes`: the
+ * history is consumed only up to the bound, and nothing past it is encoded.
+ */
+function boundedFrames(context: ReplayContext, entries: readonly BackplaneEntry[]): Uint8Array[] | undefined {
+  if (entries.length > context.maxEvents) return undefined;
+  const frames: Uint8Array[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    let frame: Uint8Array;
+    try {
+      frame = frameOf(entry);
+    } catch (error) {
+      context.onError(error);
+      continue;
+    }
+    bytes += frame.byteLength;
+    if (bytes > context.maxBytes) return undefined;
+    frames.push(frame);
+  }
+  return frames;
 }
 
 function historyFailed(context: ReplayContext, subscriber: HubSubscriber, error: unknown): void {
   // The client reconnects with the same id and tries again.
   context.onError(error);
-  subscriber.disconnect();
+  subscriber.cut("error");
 }

@@ -1,31 +1,39 @@
 /**
  * One subscriber of a hub: a light, pull-based `ReadableStream` source of byte chunks shared with
- * every other subscriber, with a bounded queue, the hub's slow-consumer policy and a drain
- * deadline. Internal to the hub.
+ * every other subscriber, with a queue bounded in events and bytes, the hub's slow-consumer
+ * policy, a drain deadline, and a replay backlog handed out in bounded pieces. Internal to the hub.
  *
  * @module
  */
 
 import { concatChunks } from "../_internal/bytes.ts";
-import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "../core/stream.ts";
+import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "../core/_chunk-sink.ts";
+import { type CloseReason, cutError } from "../core/_close-reason.ts";
 
 /** What a {@linkcode HubSubscriber} needs from its hub. */
 export interface SubscriberHost {
-  /** How many times the hub's shared timer has fired: the coarse clock of the drain deadline. */
+  /** How many times the hub's shared timer has fired: the coarse clock of the deadlines. */
   readonly ticks: number;
   /** How many chunks may wait for the client to read them (see `SSEHubOptions.maxQueued`). */
   readonly maxQueued: number;
-  /** The policy for a full queue: drop the oldest chunk (`true`) or disconnect (`false`). */
+  /** How many bytes may wait for the client to read them (see `SSEHubOptions.maxQueuedBytes`). */
+  readonly maxQueuedBytes: number;
+  /** The policy for a full queue: drop the oldest chunk (`true`) or cut the connection (`false`). */
   readonly dropOldest: boolean;
-  /** Called exactly once when the subscriber ends, for whatever reason. */
-  release(subscriber: HubSubscriber): void;
+  /** Called exactly once when the subscriber ends, with why. */
+  release(subscriber: HubSubscriber, reason: CloseReason): void;
 }
-
 
 // Zero: pull() runs only while the client waits for a chunk, so the subscriber always knows
 // whether a chunk can go out at once or must wait in its own (bounded) queue; nothing ever sits in
 // the stream's internal queue except the last chunks of a graceful end. Shared by all subscribers.
 const STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: 0 };
+
+/**
+ * The most a replay piece joins into one chunk. A replay of up to `maxReplayBytes` goes out one
+ * piece per read, so no chunk the size of the whole replay is ever built.
+ */
+const REPLAY_PIECE = 64 * 1024;
 
 interface Held {
   readonly id: string | undefined;
@@ -38,11 +46,12 @@ interface Held {
  * It is its own `ReadableStream` source and its own `abort` listener (`handleEvent`), so that a
  * subscriber costs a handful of fields and no closures. The hot path, {@linkcode push}, makes no
  * promise and no allocation when the client is waiting for data (the usual case): the shared
- * chunk is handed to the pending read. Otherwise it is queued, up to the host's `maxQueued`; a
- * queued backlog goes out as one joined chunk on the client's next read.
+ * chunk is handed to the pending read. Otherwise it is queued, up to the host's bounds; a queued
+ * backlog goes out as one joined chunk on the client's next read.
  *
- * Every way of ending (the body's `cancel()`, the request's `abort`, {@linkcode end},
- * {@linkcode disconnect}) releases the subscriber from its host exactly once.
+ * Every way of ending goes through {@linkcode HubSubscriber.stop} with a close reason, which
+ * releases the subscriber from its host exactly once. A cut-off (slow consumer, drain deadline)
+ * is abortive: the body errors (or the sink aborts), so the connection and its buffers go at once.
  *
  * A runtime adapter may attach a {@linkcode ChunkSink} to the body instead of reading it; chunks
  * then go to the sink, with the same queue and policy ("the client is waiting" becomes "the sink
@@ -53,15 +62,22 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   readonly request: Request;
   /** The topics subscribed to. */
   readonly topics: readonly string[];
+  /** `host.ticks` when the subscription started, for `maxDuration`. */
+  readonly started: number;
   readonly #host: SubscriberHost;
   /** The body's controller; dropped once a sink is attached, so that the unused stream can be collected. */
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined = undefined;
   #body: ReadableStream<Uint8Array> | undefined;
   #sink: ChunkSink | undefined = undefined;
   #queue: Uint8Array[] | undefined = undefined;
+  #queuedBytes = 0;
+  /** A replay, and what was queued before it, handed out in pieces before the queue. */
+  #backlog: Uint8Array[] | undefined = undefined;
+  #backlogIndex = 0;
   #held: Held[] | undefined = undefined;
+  #heldBytes = 0;
   #signal: AbortSignal | undefined = undefined;
-  /** `host.ticks` when the queue last became non-empty. */
+  /** `host.ticks` when the client last read, or the queue last became non-empty, whichever is later. */
   #since = 0;
   /** Timer ticks in a row with nothing sent. */
   #idle = 0;
@@ -76,6 +92,7 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     this.#host = host;
     this.request = request;
     this.topics = topics;
+    this.started = host.ticks;
     // start() runs synchronously inside the constructor and keeps the controller.
     this.#body = new ReadableStream<Uint8Array>(this, STRATEGY);
     setChunkSinkSource(this.#body, this);
@@ -98,7 +115,8 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
 
   /** How many chunks wait for the client (for tests and diagnostics). */
   get queued(): number {
-    return (this.#queue?.length ?? 0) + (this.#held?.length ?? 0);
+    const backlog = this.#backlog === undefined ? 0 : this.#backlog.length - this.#backlogIndex;
+    return (this.#queue?.length ?? 0) + (this.#held?.length ?? 0) + backlog;
   }
 
   /** Stream source: keeps the controller. */
@@ -113,7 +131,7 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
 
   /** Stream source, and sink control: the client went away. */
   cancel(): void {
-    this.#finish();
+    this.stop("client");
   }
 
   /** Chunk sink source: chunks go to `sink` from now on. */
@@ -125,23 +143,21 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     return this;
   }
 
-  /** Sink control (and what a pull does): the client can take a chunk. Sends the backlog as one chunk, or waits for the next push. */
+  /** Sink control (and what a pull does): the client can take a chunk. Sends the backlog, or waits for the next push. */
   ready(): void {
-    const queue = this.#queue;
-    if (queue !== undefined) {
-      this.#queue = undefined;
-      this.#waiting = true;
-      this.#deliver(queue.length === 1 ? queue[0]! : concatChunks(queue));
-    } else if (!this.#closed) {
-      this.#waiting = true;
+    if (this.#closed) return;
+    this.#waiting = true;
+    this.#since = this.#host.ticks;
+    while (this.#waiting) {
+      const chunk = this.#next();
+      if (chunk === undefined) return;
+      this.#deliver(chunk);
     }
   }
 
   /** The request's `abort` listener: the client went away. */
   handleEvent(): void {
-    if (this.#closed) return;
-    this.#finish();
-    this.#close();
+    this.stop("client");
   }
 
   /** Ends the subscription when `signal` aborts (at once if it has). */
@@ -164,12 +180,16 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     const held = this.#held;
     if (held === undefined) {
       this.#enqueue(frame);
-    } else if (held.length >= this.#host.maxQueued) {
-      // Too much arrived while the replay was read: the client reconnects and replays again.
-      this.disconnect();
-    } else {
-      held.push({ id, frame });
+      return;
     }
+    const host = this.#host;
+    if (held.length >= host.maxQueued || this.#heldBytes + frame.byteLength > host.maxQueuedBytes) {
+      // Too much arrived while the replay was read: the client reconnects and replays again.
+      this.cut("slow-consumer");
+      return;
+    }
+    held.push({ id, frame });
+    this.#heldBytes += frame.byteLength;
   }
 
   /** Starts holding live chunks back while an asynchronous replay is read. */
@@ -178,33 +198,42 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   }
 
   /**
-   * Stops holding: sends `first` (the replay, or the reset event), then the held chunks whose id
-   * is not in `skip` (those the replay already contained), all as one chunk.
+   * Sets the replay (or the reset event) to go out before anything else that follows, after what
+   * is already queued (the `retry:` field), in pieces of at most 64 KiB. Stops holding: the held
+   * chunks whose id is not in `skip` (those the replay already contained) are queued after it.
    */
-  resume(first: Uint8Array | undefined, skip: ReadonlySet<string> | undefined): void {
+  replay(frames: readonly Uint8Array[], skip?: ReadonlySet<string>): void {
     const held = this.#held;
     this.#held = undefined;
+    this.#heldBytes = 0;
     if (this.#closed) return;
-    const chunks: Uint8Array[] = first === undefined ? [] : [first];
+    if (frames.length > 0) {
+      const queue = this.#queue;
+      this.#backlog = queue === undefined ? frames.slice() : queue.concat(frames);
+      this.#backlogIndex = 0;
+      this.#queue = undefined;
+      this.#queuedBytes = 0;
+      this.#since = this.#host.ticks;
+    }
     if (held !== undefined) {
       for (const { id, frame } of held) {
-        if (id === undefined || skip === undefined || !skip.has(id)) chunks.push(frame);
+        if (id === undefined || skip === undefined || !skip.has(id)) this.#enqueue(frame);
       }
     }
-    if (chunks.length > 0) this.#enqueue(chunks.length === 1 ? chunks[0]! : concatChunks(chunks));
+    if (this.#waiting) this.ready();
   }
 
   /**
-   * Runs on each tick of the hub's shared timer: disconnects a subscriber whose queue has not
-   * drained for more than `drainTicks` ticks, and sends `keepAlive` to one that has been sent
-   * nothing for `keepAliveTicks` ticks.
+   * Runs on each tick of the hub's shared timer: cuts a subscriber that has had something queued
+   * without reading for more than `drainTicks` ticks, and sends `keepAlive` to one that has been
+   * sent nothing for `keepAliveTicks` ticks.
    */
   tick(ticks: number, keepAlive: Uint8Array | undefined, keepAliveTicks: number, drainTicks: number): void {
     if (this.#closed) return;
-    if (this.#queue !== undefined) {
-      // The queue became non-empty during tick `since`; `ticks - since - 1` whole intervals have
-      // passed since, so it is never disconnected early.
-      if (drainTicks > 0 && ticks - this.#since > drainTicks) this.disconnect();
+    if (this.#queue !== undefined || this.#backlog !== undefined) {
+      // `since` is the tick during which the client last read or the queue filled; `ticks - since
+      // - 1` whole intervals have passed since, so it is never cut early.
+      if (drainTicks > 0 && ticks - this.#since > drainTicks) this.cut("drain-timeout");
       return;
     }
     if (keepAlive === undefined) return;
@@ -220,14 +249,17 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
 
   /**
    * Ends gracefully: what is queued (and `last`, if given) is still delivered, then the body
-   * ends. For the hub's `close()`.
+   * ends. For the hub's `close()`, a deleted topic, and `maxDuration`.
    */
-  end(last?: Uint8Array): void {
+  end(reason: CloseReason, last?: Uint8Array): void {
     if (this.#closed) return;
-    const queue = this.#queue ?? [];
-    if (last !== undefined) queue.push(last);
-    if (queue.length > 0) {
-      const chunk = queue.length === 1 ? queue[0]! : concatChunks(queue);
+    const chunks: Uint8Array[] = [];
+    const backlog = this.#backlog;
+    if (backlog !== undefined) chunks.push(...backlog.slice(this.#backlogIndex));
+    if (this.#queue !== undefined) chunks.push(...this.#queue);
+    if (last !== undefined) chunks.push(last);
+    if (chunks.length > 0) {
+      const chunk = chunks.length === 1 ? chunks[0]! : concatChunks(chunks);
       if (this.#sink !== undefined) this.#sink.write(chunk, false);
       else {
         try {
@@ -237,40 +269,100 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
         }
       }
     }
-    this.#finish();
-    this.#close();
+    this.stop(reason);
   }
 
   /**
-   * Ends at once, dropping what is queued: for a slow consumer. The body ends cleanly (no error),
-   * and the client reconnects with the id of the last event it received.
+   * Cuts the connection, dropping what is queued: for a slow or frozen client, and a failed
+   * replay. Abortive: the body errors (a runtime then destroys the connection) or the sink aborts,
+   * so no byte of it stays buffered anywhere. The client reconnects with its last id.
    */
-  disconnect(): void {
+  cut(reason: CloseReason): void {
     if (this.#closed) return;
-    this.#finish();
-    this.#close();
+    this.#finish(reason);
+    const sink = this.#sink;
+    if (sink !== undefined) {
+      if (sink.destroy !== undefined) sink.destroy();
+      else sink.end();
+      return;
+    }
+    try {
+      this.#controller?.error(cutError(reason));
+    } catch {
+      // Already closed, or cancelled by the consumer.
+    }
+  }
+
+  /** The one place where a subscription ends: released once, with `reason`, and the body closed. */
+  stop(reason: CloseReason): void {
+    if (this.#closed) return;
+    this.#finish(reason);
+    if (this.#sink !== undefined) {
+      this.#sink.end();
+      return;
+    }
+    try {
+      this.#controller?.close();
+    } catch {
+      // Already closed, or cancelled by the consumer.
+    }
   }
 
   #enqueue(frame: Uint8Array): void {
     this.#active = true;
-    if (this.#waiting) {
+    if (this.#waiting && this.#backlog === undefined) {
       this.#deliver(frame);
       return;
     }
     const queue = this.#queue;
     if (queue === undefined) {
       this.#queue = [frame];
-      this.#since = this.#host.ticks;
+      this.#queuedBytes = frame.byteLength;
+      if (this.#backlog === undefined) this.#since = this.#host.ticks;
       return;
     }
-    if (queue.length >= this.#host.maxQueued) {
-      if (!this.#host.dropOldest) {
-        this.disconnect();
+    const host = this.#host;
+    const bytes = this.#queuedBytes + frame.byteLength;
+    if (queue.length >= host.maxQueued || bytes > host.maxQueuedBytes) {
+      if (!host.dropOldest) {
+        this.cut("slow-consumer");
         return;
       }
-      queue.shift();
+      this.#dropFor(frame.byteLength);
     }
-    queue.push(frame);
+    this.#queue!.push(frame);
+    this.#queuedBytes += frame.byteLength;
+  }
+
+  /** Drops the oldest queued chunks until `bytes` more fit (drop-oldest policy). */
+  #dropFor(bytes: number): void {
+    const queue = this.#queue!;
+    const host = this.#host;
+    do {
+      this.#queuedBytes -= queue.shift()!.byteLength;
+    } while (queue.length > 0 && (queue.length >= host.maxQueued || this.#queuedBytes + bytes > host.maxQueuedBytes));
+  }
+
+  /** The next chunk for the client: a piece of the backlog, else the whole queue joined, else nothing. */
+  #next(): Uint8Array | undefined {
+    const backlog = this.#backlog;
+    if (backlog !== undefined) {
+      let end = this.#backlogIndex;
+      let bytes = 0;
+      while (end < backlog.length && (bytes === 0 || bytes + backlog[end]!.byteLength <= REPLAY_PIECE)) {
+        bytes += backlog[end]!.byteLength;
+        end++;
+      }
+      const start = this.#backlogIndex;
+      if (end >= backlog.length) this.#backlog = undefined;
+      else this.#backlogIndex = end;
+      return end - start === 1 ? backlog[start]! : concatChunks(backlog.slice(start, end));
+    }
+    const queue = this.#queue;
+    if (queue === undefined) return undefined;
+    this.#queue = undefined;
+    this.#queuedBytes = 0;
+    return queue.length === 1 ? queue[0]! : concatChunks(queue);
   }
 
   /** Hands a chunk to the waiting client: one per pull, as many as the sink takes. */
@@ -287,29 +379,18 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     if (!this.#closed) this.#waiting = ready;
   }
 
-  #close(): void {
-    if (this.#sink !== undefined) {
-      this.#sink.end();
-      return;
-    }
-    try {
-      this.#controller?.close();
-    } catch {
-      // Already closed, or cancelled by the consumer.
-    }
-  }
-
-  /** Runs once: drops the queue, detaches from the signal, tells the host. */
-  #finish(): void {
-    if (this.#closed) return;
+  /** Runs once: drops the queues, detaches from the signal, tells the host why. */
+  #finish(reason: CloseReason): void {
     this.#closed = true;
     this.#queue = undefined;
+    this.#queuedBytes = 0;
+    this.#backlog = undefined;
     this.#held = undefined;
     this.#waiting = false;
     if (this.#signal !== undefined) {
       this.#signal.removeEventListener("abort", this);
       this.#signal = undefined;
     }
-    this.#host.release(this);
+    this.#host.release(this, reason);
   }
 }

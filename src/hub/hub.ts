@@ -7,6 +7,7 @@
 
 import { describe } from "../_internal/describe.ts";
 import { isPromiseLike } from "../_internal/log.ts";
+import type { CloseReason } from "../core/_close-reason.ts";
 import { encodeEvent, serializeData } from "../core/encoder.ts";
 import { type SSEEvent, validateEvent } from "../core/event.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
@@ -34,11 +35,17 @@ const ENCODER = new TextEncoder();
 
 class Host implements SubscriberHost {
   ticks = 0;
+  readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
+  readonly dropOldest: boolean;
   constructor(
-    readonly maxQueued: number,
-    readonly dropOldest: boolean,
-    readonly release: (subscriber: HubSubscriber) => void,
-  ) {}
+    config: HubConfig,
+    readonly release: (subscriber: HubSubscriber, reason: CloseReason) => void,
+  ) {
+    this.maxQueued = config.maxQueued;
+    this.maxQueuedBytes = config.maxQueuedBytes;
+    this.dropOldest = config.dropOldest;
+  }
 }
 
 function closedError(): TypeError {
@@ -105,12 +112,14 @@ export class SSEHub {
     const config = resolveHubOptions(options);
     this.#config = config;
     this.#topics = new TopicTable(config.backplane, config.onError);
-    this.#host = new Host(config.maxQueued, config.dropOldest, (subscriber) => this.#release(subscriber));
+    this.#host = new Host(config, (subscriber, reason) => this.#release(subscriber, reason));
     this.#gate = new PublishGate(config.maxPending);
     const topics = this.#topics;
     this.#replay = {
       backplane: config.backplane,
       resetEvent: config.resetEvent,
+      maxEvents: config.maxReplayEvents,
+      maxBytes: config.maxReplayBytes,
       onError: config.onError,
       readyOf: (name) => topics.readyOf(name),
     };
@@ -174,7 +183,7 @@ export class SSEHub {
     const declared = this.#config.declared.delete(topic);
     const subscribers = this.#topics.subscribers(topic);
     if (subscribers !== undefined) {
-      for (const subscriber of [...subscribers]) subscriber.end();
+      for (const subscriber of [...subscribers]) subscriber.end("server");
     }
     return declared || subscribers !== undefined;
   }
@@ -238,7 +247,7 @@ export class SSEHub {
     try {
       for (const name of topics) this.#topics.join(name, subscriber);
     } catch (error) {
-      subscriber.disconnect();
+      subscriber.stop("error");
       throw error;
     }
     const retryFrame = this.#config.retryFrame;
@@ -347,7 +356,7 @@ export class SSEHub {
       last = ENCODER.encode(encodeEvent({ retry: options.retry }));
     }
     this.#closing = Promise.resolve();
-    for (const subscriber of [...this.#subscribers]) subscriber.end(last);
+    for (const subscriber of [...this.#subscribers]) subscriber.end("server", last);
     this.#stopTimer();
     this.#gate.rejectAll(closedError);
     const config = this.#config;
@@ -355,8 +364,8 @@ export class SSEHub {
     return this.#closing;
   }
 
-  /** The one place where a subscriber leaves the hub, whatever ended it. */
-  #release(subscriber: HubSubscriber): void {
+  /** The one place where a subscriber leaves the hub, with why it ended. */
+  #release(subscriber: HubSubscriber, _reason: CloseReason): void {
     this.#subscribers.delete(subscriber);
     this.#topics.leave(subscriber);
     if (this.#subscribers.size === 0) this.#stopTimer();

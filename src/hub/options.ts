@@ -56,6 +56,20 @@ export interface SSEHubOptions extends EncodeOptions {
    */
   replay?: MemoryBackplaneOptions;
   /**
+   * How many events one subscription may replay from `Last-Event-ID`. A client that missed more
+   * gets the reset event instead of a partial replay.
+   *
+   * @default {1000}
+   */
+  maxReplayEvents?: number;
+  /**
+   * How many bytes (encoded) one subscription may replay from `Last-Event-ID`, all its topics
+   * together. A client that missed more gets the reset event instead of a partial replay.
+   *
+   * @default {1048576}
+   */
+  maxReplayBytes?: number;
+  /**
    * Whether a subscription to an unknown topic creates it (the original's AutoStream); when
    * `false`, it gets a 404 unless the topic was declared with `topics` or `createTopic()`. Topics
    * are capabilities: with `autoCreate`, authorise them in `onSubscribe`.
@@ -98,6 +112,14 @@ export interface SSEHubOptions extends EncodeOptions {
    * @default {1024}
    */
   maxQueued?: number;
+  /**
+   * How many bytes may wait in one subscriber's queue; past it, `slowConsumer` decides, as for
+   * `maxQueued`. Events are shared between subscribers, so this bounds what one frozen client
+   * keeps alive, not a copy.
+   *
+   * @default {1048576}
+   */
+  maxQueuedBytes?: number;
   /**
    * What happens to a subscriber whose queue is full.
    *

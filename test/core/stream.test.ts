@@ -138,9 +138,9 @@ describe("SSEStream", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("sends no keep-alive when keepAlive is false", () => {
+  it("runs no timer when keepAlive and drainTimeout are false", () => {
     vi.useFakeTimers();
-    const stream = new SSEStream({ keepAlive: false });
+    const stream = new SSEStream({ keepAlive: false, drainTimeout: false });
     expect(vi.getTimerCount()).toBe(0);
     stream.close();
   });

@@ -13,6 +13,12 @@ const channels = new Map<string, ChannelStatus>();
 // Created on first use: Workers allow no timers (the hub's keep-alive) in the global scope.
 let hub: SSEHub | undefined;
 const getHub = () => (hub ??= new SSEHub({ keepAlive: 1000 }));
+// A hub with small bounds, for the cut-off tests (test/security/cut-off.test.ts): a client that
+// stops reading is cut once 256 KiB wait for it, or after 1 s without a read.
+let cutHub: SSEHub | undefined;
+const getCutHub = () =>
+  (cutHub ??= new SSEHub({ keepAlive: 250, drainTimeout: 1000, maxQueuedBytes: 256 * 1024, replay: { maxEvents: 16 } }));
+const cutStreams = new Map<string, { sent: number; ended: boolean }>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function handle(request: Request): Response | Promise<Response> {
@@ -86,6 +92,35 @@ export function handle(request: Request): Response | Promise<Response> {
           });
         });
       })();
+    case "/cut/hub": {
+      // Subscribes, then floods its own topic from this request (workerd lets a request write only
+      // its own streams) with 16 events of `size` bytes every 10 ms, until the subscription ends.
+      const cut = getCutHub();
+      const topic = param("topic", "flood");
+      const response = cut.subscribe(request, { topics: topic }) as Response;
+      const data = "x".repeat(Number(param("size", "16000")));
+      const timer = setInterval(() => {
+        if (cut.count(topic) === 0) clearInterval(timer);
+        else for (let i = 0; i < 16; i++) cut.tryPublish({ data }, { topic });
+      }, 10);
+      return response;
+    }
+    case "/cut/count":
+      return Response.json({ count: getCutHub().count(param("topic", "flood")), stream: cutStreams.get(param("ch", "default")) ?? null });
+    case "/cut/stream": {
+      // A producer that awaits its sends, to a client that may stop reading.
+      const status = { sent: 0, ended: false };
+      cutStreams.set(param("ch", "default"), status);
+      const data = "y".repeat(Number(param("size", "32000")));
+      return sseResponse(
+        request,
+        async (stream) => {
+          while (await stream.send({ data })) status.sent++;
+          status.ended = true;
+        },
+        { keepAlive: false, drainTimeout: 1000, maxQueuedBytes: 256 * 1024 },
+      );
+    }
     case "/status":
       return Response.json(channels.get(param("ch", "default")) ?? null);
     case "/keepalive":
