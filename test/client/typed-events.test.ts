@@ -11,8 +11,8 @@ import { subscribe } from "../../src/client/subscribe.ts";
 import type { SSEEvent } from "../../src/core/event.ts";
 import { checkTypedEvent, defineEvents, EventGate, EventValidationError } from "../../src/core/events.ts";
 import { sseResponse } from "../../src/core/response.ts";
-import { type Library, libraries, type zodEvents } from "./_schemas.ts";
 import { routeServer } from "./_route-server.ts";
+import { type Library, libraries, type zodEvents } from "./_schemas.ts";
 
 const { route } = routeServer();
 
