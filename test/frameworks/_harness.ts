@@ -173,6 +173,9 @@ export async function start(app: App): Promise<StartedApp> {
     env: {
       PORT: String(port),
       HOST: "127.0.0.1",
+      // SvelteKit's adapter-node takes the origin from here (it assumes https otherwise, and
+      // refuses a same-origin POST as cross-site).
+      ORIGIN: `http://127.0.0.1:${port}`,
       NODE_ENV: "production",
       PATH: `${dirname(node)}:${join(dir, "node_modules/.bin")}:${process.env.PATH}`,
     },

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ROOT } from "../_helpers/runtimes.ts";
-import { call, type OpenStream, open } from "./_client.ts";
+import { call, type OpenStream, open, type ReceivedEvent } from "./_client.ts";
 import { type App, build, install, packLibrary, pool, type StartedApp, start } from "./_harness.ts";
 import { KEEP_ALIVE } from "./_shared/routes.js";
 
@@ -22,6 +22,15 @@ const ALL: App[] = [
     start: ["node", "node_modules/next/dist/bin/next", "start", "-H", "127.0.0.1"],
     sources: ["app", "next.config.mjs", "tsconfig.json"],
     compression: "next start's built-in compression (compress: true, the default)",
+  },
+  {
+    name: "sveltekit",
+    title: "SvelteKit 2 + adapter-node",
+    runtime: "node20",
+    build: ["sh", "-c", "svelte-kit sync && vite build"],
+    start: ["node", "build/index.js"],
+    sources: ["src", "svelte.config.js", "vite.config.ts", "tsconfig.json"],
+    compression: "none (adapter-node compresses only prerendered files)",
   },
   {
     name: "nitro",
@@ -201,13 +210,22 @@ for (const app of APPS) {
       const topic = `replay-${Math.random().toString(36).slice(2)}`;
       const refused = await call(`${server.url}/hub?topic=private-${topic}`);
       expect(refused.status).toBe(403);
-      const publish = async (data: string) => (await call(`${server.url}/publish?topic=${topic}`, { method: "POST", body: data })).text;
+      // Same-origin, as from the app's own page (SvelteKit refuses a cross-site text/plain POST).
+      const publish = async (data: string) => {
+        const { status, text } = await call(`${server.url}/publish?topic=${topic}`, { method: "POST", body: data, headers: { origin: server.url } });
+        expect(status, text).toBe(200);
+        return text;
+      };
       const first = await open(`${server.url}/hub?topic=${topic}`, ACCEPT_ENCODING);
-      await first.firstChunk();
-      for (const data of ["a", "b", "c"]) await publish(data);
-      const seen = await first.event(2);
-      expect(first.events.map((event) => event.data)).toEqual(["a", "b", "c"]);
-      first.close();
+      let seen: ReceivedEvent;
+      try {
+        await first.firstChunk();
+        for (const data of ["a", "b", "c"]) await publish(data);
+        seen = await first.event(2);
+        expect(first.events.map((event) => event.data)).toEqual(["a", "b", "c"]);
+      } finally {
+        first.close();
+      }
       await until("the subscription to end", debug, (state) => state.hubSize === 0);
       for (const data of ["d", "e"]) await publish(data);
       const second = await open(`${server.url}/hub?topic=${topic}`, { ...ACCEPT_ENCODING, "last-event-id": seen.id! });

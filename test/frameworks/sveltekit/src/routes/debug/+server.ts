@@ -1,0 +1,4 @@
+import { app } from "$lib/app.server";
+import type { RequestHandler } from "./$types";
+
+export const GET: RequestHandler = () => app.debug();
