@@ -105,12 +105,12 @@ export interface RedisClusterReaderOptions {
  * ```
  */
 export interface RedisClusterLike {
-  /** Marks a cluster client (ioredis: `Cluster#isCluster`). */
-  readonly isCluster: true;
+  /** True for a cluster client (ioredis: `Cluster#isCluster`). */
+  readonly isCluster: boolean;
   /** Sends a command to the node that serves its keys, and resolves with its reply. */
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** A new client for the same cluster, with `options` over the client's own. */
-  duplicate(startupNodes: unknown[], options: RedisClusterReaderOptions): RedisClusterLike;
+  duplicate(startupNodes: never[], options: RedisClusterReaderOptions): RedisClusterLike;
   /** Subscribes to a shard channel. */
   ssubscribe(channel: string): Promise<unknown>;
   /** Unsubscribes from a shard channel. */

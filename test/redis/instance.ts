@@ -6,7 +6,7 @@
  * - `POST /publish?topic=…` publishes the request body as `data` and answers the id, or 503 with
  *   the error's message when the backplane cannot publish.
  *
- * Environment: `REDIS_URL` (required), `PREFIX` (default `sse:`), `KEEP_ALIVE` (ms, default
+ * Environment: `REDIS_URL` (required; `cluster:host:port,host:port,…` for a Redis Cluster), `PREFIX` (default `sse:`), `KEEP_ALIVE` (ms, default
  * 15000), `MAX_EVENTS`. Prints `{"port":N}` once it serves, and each backplane error as
  * `{"error":{"kind":…,"message":…}}`, one JSON line each, on stdout. Ends on SIGTERM.
  *
@@ -14,7 +14,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { SSEHub } from "../../src/hub/index.ts";
 import { RedisBackplane, RedisBackplaneError } from "../../src/redis/index.ts";
 
@@ -24,12 +24,21 @@ if (url === undefined) throw new Error("REDIS_URL is not set");
 // The recommended settings: publishes fail at once while Redis is unreachable, and one under way
 // when the connection breaks fails after commandTimeout instead of being sent twice. The client
 // reconnects quickly here, as the tests restart Redis.
-const redis = new Redis(url, {
+const settings = {
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   commandTimeout: 1_000,
-  retryStrategy: (times) => Math.min(times * 20, 200),
-});
+  retryStrategy: (times: number) => Math.min(times * 20, 200),
+};
+const redis = url.startsWith("cluster:")
+  ? new Cluster(
+      url
+        .slice("cluster:".length)
+        .split(",")
+        .map((node) => ({ host: node.split(":")[0]!, port: Number(node.split(":")[1]) })),
+      { enableOfflineQueue: false, redisOptions: settings },
+    )
+  : new Redis(url, settings);
 redis.on("error", () => {
   // Reported through the failing publishes; ioredis would log every reconnection attempt.
 });
