@@ -33,6 +33,15 @@ const ALL: App[] = [
     compression: "none (adapter-node compresses only prerendered files)",
   },
   {
+    name: "astro",
+    title: "Astro 7 + @astrojs/node",
+    runtime: "node22",
+    build: ["node", "node_modules/astro/bin/astro.mjs", "build"],
+    start: ["node", "dist/server/entry.mjs"],
+    sources: ["src", "astro.config.mjs", "tsconfig.json"],
+    compression: "none (@astrojs/node compresses nothing on demand)",
+  },
+  {
     name: "nitro",
     title: "Nitro 3 (h3 v2)",
     runtime: "node20",
