@@ -98,6 +98,8 @@ export function createApp(options: AppOptions = {}): App {
     async fetch(request) {
       const url = new URL(request.url);
       const route = `${request.method} ${url.pathname}`;
+      // The chat with a model (resumable streams) and its mock model: examples/ai/chat.ts.
+      if (/^\/(api\/chat|v1)\//.test(url.pathname) || url.pathname === "/api/chat") return (await (await import("./ai/chat.ts")).aiChat()).fetch(request);
       switch (route) {
         case "GET /":
           return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });

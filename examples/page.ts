@@ -69,6 +69,8 @@ export const PAGE: string = /* html */ `<!doctype html>
     </form>
     <ul id="messages" data-testid="messages"></ul>
   </section>
+  <section id="ai-chat" data-testid="ai-chat"></section>
+  <script src="/api/chat/panel.js" defer></script>
 </main>
 <script>
 "use strict";
