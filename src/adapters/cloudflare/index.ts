@@ -3,7 +3,8 @@
  * a topic meets in one place however many isolates serve the Worker (a Worker's response stream
  * can only be written from the request that created it). {@linkcode SSEHubObject} is the object,
  * {@linkcode DurableObjectBackplane} its replay log in the object's storage, {@linkcode hubRouter}
- * and {@linkcode publishTo} the Worker side. The Cloudflare types are declared structurally
+ * and {@linkcode publishTo} the Worker side; {@linkcode ResumableStreamObject} runs one resumable
+ * stream (model output that survives reloads) per object. The Cloudflare types are declared structurally
  * (`…Like`), so the library does not depend on `@cloudflare/workers-types`. The manual is
  * docs/cloudflare.md.
  *
@@ -38,6 +39,7 @@
 
 export { DurableObjectBackplane, type DurableObjectBackplaneOptions } from "./backplane.ts";
 export { SSEHubObject, type SSEHubObjectOptions } from "./hub-object.ts";
+export { ResumableStreamObject, type ResumableStreamObjectOptions } from "./resumable-object.ts";
 export { type HubRouterOptions, hubRouter, type PublishToOptions, publishTo } from "./router.ts";
 export type {
   DurableObjectNamespaceLike,

@@ -61,6 +61,8 @@ export interface DurableObjectStateLike {
    * before the first request; without it, the backplane's methods wait for the load themselves.
    */
   blockConcurrencyWhile?<T>(callback: () => Promise<T>): Promise<T>;
+  /** Tells the runtime about work that outlives the current request (a resumable stream's producer). */
+  waitUntil?(promise: Promise<unknown>): void;
 }
 
 /**

@@ -11,9 +11,9 @@ export class Subscription {
   ended = false;
   #wake: (() => void) | undefined;
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<Subscription> {
+  static async open(url: string, headers: Record<string, string> = {}, init: RequestInit = {}): Promise<Subscription> {
     const subscription = new Subscription();
-    const response = await fetch(url, { headers, signal: subscription.controller.signal });
+    const response = await fetch(url, { ...init, headers, signal: subscription.controller.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     subscription.#read(response.body!);
