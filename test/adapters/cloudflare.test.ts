@@ -209,6 +209,70 @@ describe("DurableObjectBackplane", () => {
     expect(await published).toBe(`${id.split("-")[0]}-2`);
   });
 
+  it("writes eviction markers under a hashed key, apart from publishes: a failed marker write reaches onError only", async () => {
+    const storage = new MemoryStorage();
+    const put = storage.put.bind(storage);
+    storage.put = async (entries) => {
+      if (Object.keys(entries).some((key) => key.startsWith("hertz-sse:t:"))) throw new Error("marker write failed");
+      return put(entries);
+    };
+    const errors: unknown[] = [];
+    const backplane = new DurableObjectBackplane(stateOf(storage), { maxEvents: 1, onError: (error) => errors.push(error) });
+    await backplane.ready;
+    for (const data of ["1", "2", "3"]) await backplane.publish("a".repeat(256), { data });
+    await eventually(() => errors.length > 0, "the failed marker write");
+    expect(errors[0]).toEqual(new Error("marker write failed"));
+    storage.put = put;
+    await backplane.publish("b", { data: "4" });
+    await backplane.publish("b", { data: "5" });
+    await eventually(() => storage.keys("hertz-sse:t:").length === 1, "the marker of b");
+    const [key] = storage.keys("hertz-sse:t:");
+    expect(key).toMatch(/^hertz-sse:t:[0-9a-f]{32}$/);
+    expect(storage.data.get(key!)).toEqual({ topic: "b", seq: 4, id: expect.stringMatching(/-4$/) });
+  });
+
+  it("rewrites a marker of the older layout (keyed by the topic) under its hash when it loads", async () => {
+    const storage = new MemoryStorage();
+    storage.data.set("hertz-sse:meta", { epoch: 7, seq: 6 });
+    storage.data.set("hertz-sse:t:news", { seq: 5, id: "7-5" });
+    storage.data.set("hertz-sse:e:0000000000000006", { topic: "news", id: "7-6", time: Date.now(), event: { data: "x" } });
+    const backplane = await loaded(storage);
+    await eventually(() => !storage.data.has("hertz-sse:t:news"), "the old marker to be deleted");
+    await eventually(() => storage.keys("hertz-sse:t:").length === 1, "the new marker");
+    expect(storage.data.get(storage.keys("hertz-sse:t:")[0]!)).toEqual({ topic: "news", seq: 5, id: "7-5" });
+    // The marker still tells that a client holding 7-5 missed only what is retained.
+    expect(dataOf(await backplane.history(["news"], "7-5"))).toEqual(["x"]);
+    expect(await backplane.publish("news", { data: "y" })).toBe("7-7");
+  });
+
+  it("sets an alarm when it stores an event, and deletes its whole log in the alarm once every event has expired", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(1_000_000);
+    const storage = new MemoryStorage();
+    const alarms: number[] = [];
+    const state: DurableObjectStateLike = {
+      storage: Object.assign(storage, { setAlarm: async (time: number) => void alarms.push(time) }),
+      blockConcurrencyWhile: (callback) => callback(),
+    };
+    const backplane = new DurableObjectBackplane(state, { maxAge: 1000, maxEvents: 1 });
+    await backplane.ready;
+    await backplane.publish("a", { data: "1" });
+    vi.setSystemTime(1_000_600);
+    await backplane.publish("a", { data: "2" });
+    expect(alarms).toEqual([1_001_001]); // one alarm per maxAge, not one per publish
+    await eventually(() => storage.keys("hertz-sse:").length === 3, "the meta, the event and the marker");
+    vi.setSystemTime(1_001_001);
+    await backplane.alarm(); // the newest event is still retained: the alarm is set again
+    expect(alarms).toEqual([1_001_001, 1_001_601]);
+    expect(storage.keys("hertz-sse:e:")).toHaveLength(1);
+    vi.setSystemTime(1_001_601);
+    await backplane.alarm();
+    expect(storage.keys("")).toEqual([]);
+    // The log goes on in memory: the next id follows, and the alarm is set again.
+    expect(await backplane.publish("a", { data: "3" })).toMatch(/-3$/);
+    expect(alarms).toEqual([1_001_001, 1_001_601, 1_002_602]);
+  });
+
   it("keeps its keys under its prefix and refuses invalid arguments in the library's words", async () => {
     const storage = new MemoryStorage();
     storage.data.set("mine", 1);

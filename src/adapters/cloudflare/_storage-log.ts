@@ -46,6 +46,8 @@ const SEQ_WIDTH = 16;
 const BATCH = 128;
 // Entries read per list(), so that a large log is not read into one Map.
 const PAGE = 512;
+// Topic hashes kept for marker keys: about 100 bytes each.
+const MAX_CACHED_HASHES = 4096;
 
 /** Whether a stored value is an entry. */
 export function isStoredEntry(value: unknown): value is StoredEntry {
@@ -209,7 +211,8 @@ export class StorageLog {
       .then(async () => {
         const puts: [string, unknown][] = [];
         for (const [topic, marker] of markers) {
-          const key = `${this.prefix}t:${await this.#hash(topic)}`;
+          // A released topic's hash is not cached again: the cache holds live topics only.
+          const key = `${this.prefix}t:${marker === null ? await topicHash(topic) : await this.#hash(topic)}`;
           if (marker === null) deletes.push(key);
           else puts.push([key, marker]);
         }
@@ -225,6 +228,9 @@ export class StorageLog {
     let hash = this.#hashes.get(topic);
     if (hash === undefined) {
       hash = await topicHash(topic);
+      // Entries of topics released while their marker was being written are not removed: a bound
+      // keeps those from adding up.
+      if (this.#hashes.size >= MAX_CACHED_HASHES) this.#hashes.clear();
       this.#hashes.set(topic, hash);
     }
     return hash;
