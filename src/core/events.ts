@@ -67,10 +67,12 @@ export type TypedEvent<S extends EventSchemas> =
   | (EventFields & { event?: undefined; data?: undefined });
 
 /**
- * What `send()` and `publish()` take: {@linkcode TypedEvent} when `M` is an event map, any
- * `SSEEvent` when it is `undefined` (an untyped stream or hub).
+ * What `send()` and `publish()` take: {@linkcode TypedEvent} when `M` is a particular event map,
+ * any `SSEEvent` otherwise: `undefined` or `EventMap | undefined` (an untyped stream or hub, the
+ * default of their type parameter), or the wide `EventMap` (any map, names unknown).
  */
-export type EventOf<M extends EventMap | undefined> = M extends EventMap<infer S> ? TypedEvent<S> : SSEEvent;
+export type EventOf<M extends EventMap | undefined> = [M] extends [EventMap<infer S>] ? string extends keyof S ? SSEEvent : TypedEvent<S>
+  : SSEEvent;
 
 /**
  * One message of a typed subscription: `type` is the event name and narrows `data`, which was

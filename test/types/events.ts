@@ -8,6 +8,7 @@ import * as z from "zod";
 import {
   defineEvents,
   type EventInput,
+  type EventMap,
   type EventName,
   type EventOf,
   type EventOutput,
@@ -120,3 +121,7 @@ if (message.type === "price") {
 }
 // @ts-expect-error: a type that is not in the map
 if (message.type === "weather") void message;
+
+// The defaults of the server's type parameters, and the wide map, are untyped.
+assertType<Equal<EventOf<EventMap | undefined>, SSEEvent>>();
+assertType<Equal<EventOf<EventMap>, SSEEvent>>();
