@@ -42,6 +42,15 @@ const ALL: App[] = [
     compression: "none (@astrojs/node compresses nothing on demand)",
   },
   {
+    name: "tanstack-start",
+    title: "TanStack Start",
+    runtime: "node22",
+    build: ["node", "node_modules/vite/bin/vite.js", "build"],
+    start: ["node", "node_modules/srvx/bin/srvx.mjs", "--prod", "-s", "../client", "dist/server/server.js"],
+    sources: ["src/routes", "src/router.tsx", "src/app.ts", "vite.config.ts"],
+    compression: "none (srvx compresses nothing)",
+  },
+  {
     name: "nitro",
     title: "Nitro 3 (h3 v2)",
     runtime: "node20",

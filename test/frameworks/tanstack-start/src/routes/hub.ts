@@ -1,0 +1,7 @@
+import { createFileRoute } from "@tanstack/react-router";
+import { app } from "../app";
+
+// A server route: the handler's Response is sent as it is.
+export const Route = createFileRoute("/hub")({
+  server: { handlers: { GET: ({ request }) => app.subscribe(request) } },
+});
