@@ -14,6 +14,7 @@
  * @module
  */
 
+import type { TopicStore } from "../../hub/_topic-store.ts";
 import type { BackplaneEvent } from "../../hub/backplane.ts";
 import type { DurableObjectStorageLike } from "./types.ts";
 
@@ -132,21 +133,11 @@ export class StorageLog {
     this.#markers.set(marker.topic, marker);
   }
 
-  /** Queues a topic's marker, rewritten from an older layout. */
-  marked(marker: StoredMarker & { topic: string }): void {
-    this.#markers.set(marker.topic, marker);
-  }
-
   /** Queues the deletion of a forgotten topic's marker. */
   released(topic: string, hadMarker: boolean): void {
     if (hadMarker) this.#markers.set(topic, null);
     else this.#markers.delete(topic);
     this.#hashes.delete(topic);
-  }
-
-  /** Queues the deletion of a key written by an older layout. */
-  obsolete(key: string): void {
-    this.#evictions.add(key);
   }
 
   /**
@@ -182,6 +173,48 @@ export class StorageLog {
     const keys: string[] = [];
     for await (const [key] of this.list(this.prefix)) keys.push(key);
     await this.#delete(keys);
+  }
+
+  /**
+   * Reads the counter, the topics' eviction markers and the retained entries into `store` (the
+   * bounds apply again, in case they were lowered since the entries were written), and queues
+   * the writes that follow (evictions, markers of the older layout). Resolves with whether
+   * anything was stored, and the time of the newest stored event.
+   */
+  async load(store: TopicStore): Promise<{ stored: boolean; newest: number }> {
+    const meta = (await this.#storage.get(`${this.prefix}meta`)) as StoredMeta | undefined;
+    const epoch = typeof meta?.epoch === "number" ? meta.epoch : 0;
+    store.seq = typeof meta?.seq === "number" ? meta.seq : 0;
+    const markers = `${this.prefix}t:`;
+    for await (const [key, value] of this.list(markers)) {
+      if (!isStoredMarker(value)) {
+        this.#onError(new TypeError(`Cannot load the replay log: the value of ${JSON.stringify(key)} is not an eviction marker`));
+      } else if (value.topic === undefined) {
+        // The older layout, keyed by the topic itself: rewritten under the topic's hash.
+        const topic = key.slice(markers.length);
+        store.mark(topic, value);
+        this.#markers.set(topic, { topic, seq: value.seq, id: value.id });
+        this.#evictions.add(key);
+      } else {
+        store.mark(value.topic, value);
+      }
+    }
+    const entries = `${this.prefix}e:`;
+    let newest = 0;
+    for await (const [key, value] of this.list(entries)) {
+      const seq = Number(key.slice(entries.length));
+      if (!isStoredEntry(value) || !Number.isSafeInteger(seq)) {
+        this.#onError(new TypeError(`Cannot load the replay log: the value of ${JSON.stringify(key)} is not an event`));
+        continue;
+      }
+      store.restore(value, seq, value.id !== `${epoch}-${seq}`);
+      if (value.time > newest) newest = value.time;
+    }
+    const now = Date.now();
+    // Topics left with nothing are forgotten (a subscription made while loading keeps its own).
+    store.expireAll(now);
+    store.epoch = epoch === 0 ? now : epoch;
+    return { stored: meta !== undefined, newest };
   }
 
   /** Every stored item under `prefix`, in key order, a page at a time. */

@@ -16,7 +16,7 @@ import type {
   BackplaneListener,
   BackplaneSubscription,
 } from "../../hub/backplane.ts";
-import { isStoredEntry, isStoredMarker, StorageLog, type StoredMeta } from "./_storage-log.ts";
+import { StorageLog, type StoredMeta } from "./_storage-log.ts";
 import type { DurableObjectStateLike } from "./types.ts";
 
 /**
@@ -285,46 +285,13 @@ export class DurableObjectBackplane implements Backplane {
     this.#log.flush()?.catch(this.#flushError);
   }
 
-  /** Reads the counter, the topics' eviction markers and the retained entries back from storage. */
+  /** Reads the log back from storage into the topic store, then accepts calls. */
   async #load(): Promise<void> {
-    const prefix = this.#log.prefix;
-    const meta = (await this.#state.storage.get(`${prefix}meta`)) as StoredMeta | undefined;
-    const epoch = typeof meta?.epoch === "number" ? meta.epoch : 0;
-    this.#store.seq = typeof meta?.seq === "number" ? meta.seq : 0;
-    const markers = `${prefix}t:`;
-    for await (const [key, value] of this.#log.list(markers)) {
-      if (!isStoredMarker(value)) {
-        this.#onError(new TypeError(`Cannot load the replay log: the value of ${JSON.stringify(key)} is not an eviction marker`));
-        continue;
-      }
-      if (value.topic === undefined) {
-        // The older layout, keyed by the topic itself: rewritten under the topic's hash.
-        const topic = key.slice(markers.length);
-        this.#store.mark(topic, value);
-        this.#log.marked({ topic, seq: value.seq, id: value.id });
-        this.#log.obsolete(key);
-      } else {
-        this.#store.mark(value.topic, value);
-      }
-    }
-    const entries = `${prefix}e:`;
-    for await (const [key, value] of this.#log.list(entries)) {
-      const seq = Number(key.slice(entries.length));
-      if (!isStoredEntry(value) || !Number.isSafeInteger(seq)) {
-        this.#onError(new TypeError(`Cannot load the replay log: the value of ${JSON.stringify(key)} is not an event`));
-        continue;
-      }
-      // Restoring enforces the bounds again, in case they were lowered since the entry was written.
-      this.#store.restore(value, seq, value.id !== `${epoch}-${seq}`);
-      if (value.time > this.#newest) this.#newest = value.time;
-    }
-    const now = Date.now();
-    // A subscription made while loading keeps its topic.
-    this.#store.expireAll(now);
-    this.#store.epoch = epoch === 0 ? now : epoch;
+    const { stored, newest } = await this.#log.load(this.#store);
+    this.#newest = newest;
     this.#loaded = true;
     // Anything stored, even only the counter, is deleted by the alarm once idle.
-    if (meta !== undefined) this.#scheduleAlarm(Math.max(this.#newest + this.#maxAge, now));
+    if (stored) this.#scheduleAlarm(Math.max(newest + this.#maxAge, Date.now()));
     await this.#log.flush();
   }
 }
