@@ -18,6 +18,8 @@ export interface ReaderSettings {
   readonly blockTimeout: number;
   readonly batchSize: number;
   readonly report: (error: unknown) => void;
+  /** Told of every id delivered (the cluster writer's floor). */
+  readonly observe?: (id: string, parsed: ParsedId) => void;
 }
 
 /** What the backplane asks of a reader. */

@@ -33,19 +33,27 @@ end
 
 // KEYS: clock, stream. ARGV: maxEvents, maxAge (-1: none), key ttl (-1: none), trim slack, the
 // sequence step and base (1 and 0 on a single Redis; 16384 and the slot on a cluster), the
-// doorbell channel ('' for none), then the entry's fields. Returns the new id: the server's time
-// in ms, or the clock's last ms if that is later (several publishes in one ms, or a clock step
-// back), with the next sequence.
+// doorbell channel ('' for none), a floor ('' for none: the newest id the publishing instance has
+// seen from any slot), then the entry's fields. Returns the new id: the server's time in ms, or
+// the clock's last ms (or the floor's) if that is later (several publishes in one ms, or a clock
+// step back), with the next sequence of this clock above it.
 const PUBLISH_LUA = `${PRELUDE}
 local time = now()
-local last = parse(redis.call('HGET', KEYS[1], 'last'))
+local clock = parse(redis.call('HGET', KEYS[1], 'last'))
+local last = clock
+local floor = parse(ARGV[8])
+if floor ~= nil and (last == nil or less(last, floor)) then last = floor end
 local step, base = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ms, seq = time, base
-if last ~= nil and last[1] >= time then ms = last[1]; seq = last[2] + step end
+if last ~= nil and last[1] >= time then
+  ms = last[1]
+  seq = last[2] - (last[2] % step) + base
+  if seq <= last[2] then seq = seq + step end
+end
 local id = fmt(ms) .. '-' .. fmt(seq)
-redis.call('XADD', KEYS[2], id, unpack(ARGV, 8))
+redis.call('XADD', KEYS[2], id, unpack(ARGV, 9))
 redis.call('HSET', KEYS[1], 'last', id)
-if last == nil then redis.call('HSETNX', KEYS[1], 'epoch', id) end
+if clock == nil then redis.call('HSETNX', KEYS[1], 'epoch', id) end
 local trimmed = nil
 local maxAge = tonumber(ARGV[2])
 if maxAge >= 0 then

@@ -43,6 +43,14 @@ type SlotAnswer = { readonly gone: true; readonly lastId: string | undefined } |
 
 export class RedisWriter {
   readonly #settings: WriterSettings;
+  /**
+   * On a cluster, the newest id this instance has published or delivered. Each publish gets an id
+   * above it, whichever slot's clock issues it, so that what one instance publishes in turn (a
+   * resumable stream's head, then its frames) and what it publishes after it saw an event are in
+   * id order across slots too.
+   */
+  #floor: ParsedId | undefined;
+  #floorText = "";
 
   constructor(settings: WriterSettings) {
     this.#settings = settings;
@@ -52,10 +60,25 @@ export class RedisWriter {
     const settings = this.#settings;
     const keys = settings.keysOf(topic);
     const [step, base] = settings.cluster ? [SLOTS, keys.slot] : [1, 0];
-    const args = [settings.maxEvents, settings.maxAge, settings.ttl, settings.slack, step, base, keys.channel, ...encodeFields(event)];
-    return evalScript(settings.call, PUBLISH, [keys.clock, keys.stream], args).then(String, (error: unknown) => {
-      throw redisError("Cannot publish", error);
-    });
+    const floor = settings.cluster ? this.#floorText : "";
+    const args = [settings.maxEvents, settings.maxAge, settings.ttl, settings.slack, step, base, keys.channel, floor, ...encodeFields(event)];
+    return evalScript(settings.call, PUBLISH, [keys.clock, keys.stream], args).then(
+      (reply) => {
+        const id = String(reply);
+        if (settings.cluster) this.observe(id);
+        return id;
+      },
+      (error: unknown) => {
+        throw redisError("Cannot publish", error);
+      },
+    );
+  }
+
+  /** Raises the floor of later publishes to `id` (cluster only). */
+  observe(id: string, parsed: ParsedId | undefined = parseId(id)): void {
+    if (parsed === undefined || (this.#floor !== undefined && compareIds(parsed, this.#floor) <= 0)) return;
+    this.#floor = parsed;
+    this.#floorText = id;
   }
 
   history(topics: readonly string[], afterId: string): Promise<BackplaneHistory> {

@@ -311,7 +311,7 @@ export class RedisBackplane implements Backplane {
       }
     };
     const keysOf = (topic: string) => topicKeys(prefix, topic, cluster);
-    const readerSettings = { keysOf, blockTimeout, batchSize, report };
+    const readerSettings = { keysOf, blockTimeout, batchSize, report, observe: (id: string, parsed: readonly [number, number]) => this.#writer.observe(id, parsed) };
     this.#reader = cluster
       ? new ClusterReader(redis as RedisClusterLike, readerSettings)
       : new SingleReader(redis as RedisClientLike, readerSettings);

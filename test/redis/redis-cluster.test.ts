@@ -7,6 +7,8 @@ import { keySlot } from "../../src/redis/_codec.ts";
 import { RedisBackplane, RedisBackplaneError } from "../../src/redis/index.ts";
 import { redisRequirement } from "../_helpers/redis.ts";
 import { hasRedisCli, RedisCluster } from "../_helpers/redis-cluster.ts";
+import { ResumableStreams } from "../../src/resumable/index.ts";
+import { EventReader, ManualSource, request } from "../resumable/_events.ts";
 
 interface Block {
   id?: string;
@@ -164,6 +166,31 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       } finally {
         await writer.close();
         await reader.close();
+      }
+    });
+
+    it("runs a resumable stream on the cluster: started on one instance, resumed on another with exactly the remaining frames", async () => {
+      const shared = prefix();
+      const planes = [0, 1].map(() => new RedisBackplane({ redis: client(), prefix: shared, maxEvents: 100 }));
+      const [one, two] = planes.map((backplane) => new ResumableStreams({ backplane, heartbeat: 500, onError: () => {} }));
+      try {
+        const source = new ManualSource();
+        await one!.start("chat-7", source.start);
+        source.push("1", "2", "3");
+        const first = new EventReader(await one!.subscribe(request("chat-7"), "chat-7"));
+        await first.until(() => first.data.length === 2);
+        const resumeFrom = first.messages[1]!.lastEventId;
+        await first.cancel();
+        const resumed = new EventReader(await two!.subscribe(request("chat-7", resumeFrom), "chat-7"));
+        source.push("4", "5");
+        source.end();
+        await resumed.ended;
+        expect(resumed.data).toEqual(["3", "4", "5"]);
+        expect(await two!.status("chat-7")).toBe("done");
+      } finally {
+        one!.close();
+        two!.close();
+        await Promise.all(planes.map((backplane) => backplane.close()));
       }
     });
 
