@@ -205,13 +205,14 @@ function formatPath(path: StandardSchemaV1.Issue["path"]): string {
 
 const EVENT_MAP = "EventMap";
 
-/** Whether `value` was made by {@linkcode defineEvents}, by this or another copy of the package. */
+/** Whether `value` was made by {@linkcode defineEvents}, by this or another copy of the package. (Internal: not exported by an entry point.) */
 export function isEventMap(value: unknown): value is EventMap {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`hertz-sse.${EVENT_MAP}`)] === true;
 }
 
 /**
- * Throws a `TypeError` unless `value` is `undefined` or an {@linkcode EventMap}: for the
+ * Internal (not exported by an entry point). Throws a `TypeError` unless `value` is `undefined`
+ * or an {@linkcode EventMap}: for the
  * constructors that take an `events` option (`context` starts the message, e.g.
  * `"Cannot create SSEHub"`).
  */
@@ -337,7 +338,8 @@ function accept(result: StandardSchemaV1.Result<unknown>, event: SSEEvent, type:
 }
 
 /**
- * Parses and validates one received message against `events`, as a typed client does: the data
+ * Internal (used by `subscribe()`; not exported by an entry point). Parses and validates one
+ * received message against `events`, as a typed client does: the data
  * is parsed as JSON, then checked by the schema of the message's type. Returns the typed message
  * (or a promise of it, for an asynchronous schema); throws (or rejects with) an
  * {@linkcode EventValidationError}: `"unknown-event"` for a type that is not in the map,
@@ -369,7 +371,8 @@ export function checkMessage<S extends EventSchemas>(
 type Outcome = { ok: true; event: SSEEvent } | { ok: false; error: unknown };
 
 /**
- * Keeps typed writes in call order when some schemas validate asynchronously: for the stream's
+ * Internal (used by `SSEStream` and `SSEHub`; not exported by an entry point). Keeps typed writes
+ * in call order when some schemas validate asynchronously: for the stream's
  * `send()` and the hub's `publish()`. While nothing is pending and the schema is synchronous,
  * `write` runs at once, in the caller's turn (so the untyped and synchronous paths cost one
  * schema call and nothing else); otherwise each write waits for the writes called before it.
