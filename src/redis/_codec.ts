@@ -58,6 +58,7 @@ export function parseCompoundId(text: string, maxParts: number): ParsedId[] | un
 // ("sse:" and "sse:admin:"), can never name the same key.
 
 const UTF8 = new TextEncoder();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among what it escapes
 const ESCAPED = /[%:{}\x00-\x1f\x7f]/g;
 
 /** The UTF-8 length of a string, without encoding it when its length settles the answer. */

@@ -7,7 +7,7 @@
 
 import type { BackplaneListener, BackplaneSubscription } from "../hub/backplane.ts";
 import { compareIds, decodeFields, entriesOf, type ParsedId, parseId, streamsOf, type TopicKeys } from "./_codec.ts";
-import { CHECK, type Call, evalScript } from "./_scripts.ts";
+import { type Call, CHECK, evalScript } from "./_scripts.ts";
 import { Alarm, backoff, TopicRegistry, type TopicState } from "./_topic-state.ts";
 import type { RedisClientLike } from "./redis-backplane.ts";
 import { messageOf, RedisBackplaneError, redisError } from "./redis-backplane-error.ts";

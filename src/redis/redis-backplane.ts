@@ -9,8 +9,8 @@
 import { describe } from "../_internal/describe.ts";
 import { logError } from "../_internal/log.ts";
 import type { Backplane, BackplaneEvent, BackplaneHistory, BackplaneListener, BackplaneSubscription } from "../hub/backplane.ts";
-import { topicKeys, utf8Length } from "./_codec.ts";
 import { ClusterReader } from "./_cluster-reader.ts";
+import { topicKeys, utf8Length } from "./_codec.ts";
 import { type Reader, SingleReader } from "./_reader.ts";
 import { RedisWriter } from "./_writer.ts";
 
@@ -94,7 +94,7 @@ export interface RedisClusterReaderOptions {
 
 /**
  * The few methods of a Redis Cluster client that the backplane uses, as an ioredis `Cluster`
- * (v5.8 or later, for sharded subscribers) has them.
+ * with sharded subscribers (tested with v6) has them.
  *
  * @example An ioredis cluster client
  * ```ts
@@ -116,7 +116,11 @@ export interface RedisClusterLike {
   /** Unsubscribes from a shard channel. */
   sunsubscribe(channel: string): Promise<unknown>;
   /** Listens to the client's errors, shard messages, and shard subscribers coming and going. */
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /** A message on a shard channel. */
+  on(event: "smessage", listener: (channel: string, message: string) => void): unknown;
+  /** A shard subscriber or node came or went. */
+  on(event: "+subscriber" | "-subscriber" | "-node", listener: () => void): unknown;
   /** Closes the client's connections. */
   disconnect(): void;
   /** The client's settings; `keyPrefix` must not be set (use the backplane's `prefix`). */
@@ -284,7 +288,7 @@ export class RedisBackplane implements Backplane {
     }
     const cluster = redis.isCluster === true;
     if (cluster && typeof (redis as RedisClusterLike).ssubscribe !== "function") {
-      throw new TypeError(`${what}: the Redis Cluster client has no ssubscribe(); use ioredis 5.8 or later`);
+      throw new TypeError(`${what}: the Redis Cluster client has no ssubscribe(); use an ioredis version with sharded subscribers`);
     }
     const prefix = options.prefix ?? "sse:";
     if (typeof prefix !== "string" || prefix === "") {

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BackplaneEntry, SSEHub } from "../../src/hub/index.ts";
 import { keySlot } from "../../src/redis/_codec.ts";
 import { RedisBackplane, RedisBackplaneError } from "../../src/redis/index.ts";
+import { ResumableStreams } from "../../src/resumable/index.ts";
 import { redisRequirement } from "../_helpers/redis.ts";
 import { hasRedisCli, RedisCluster } from "../_helpers/redis-cluster.ts";
-import { ResumableStreams } from "../../src/resumable/index.ts";
 import { EventReader, ManualSource, request } from "../resumable/_events.ts";
 
 interface Block {
@@ -57,7 +57,11 @@ class Client {
         if (end === -1) continue;
         this.events.push(...parseBlocks(this.#text.slice(0, end)));
         this.#text = this.#text.slice(end + 2);
-        this.#waiters = this.#waiters.filter((waiter) => (waiter.test() ? (waiter.resolve(), false) : true));
+        this.#waiters = this.#waiters.filter((waiter) => {
+          if (!waiter.test()) return true;
+          waiter.resolve();
+          return false;
+        });
       }
     } catch {
       // aborted
