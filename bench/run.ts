@@ -21,6 +21,7 @@ const WORKLOADS = [
   ["fanout", "fanout.ts"],
   ["parse", "parse-throughput.ts"],
   ["churn", "churn.ts"],
+  ["runtimes", "encode-parse-runtimes.ts"],
 ] as const;
 
 function version(name: string): string {

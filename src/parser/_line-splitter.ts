@@ -18,32 +18,41 @@ export interface _LineSink {
 /**
  * Splits text into lines, and hands each to a {@linkcode _LineSink} as soon as its end is read.
  *
- * A line that is not ended within a chunk is kept as an array of pieces and joined once, when its
- * end arrives. Appending each chunk to a string instead would be cheap in itself (engines build
- * ropes), but searching the result for the line end flattens the rope and rescans it on every
- * chunk: a line spread over n chunks would cost O(n²).
+ * A line that is not ended within a chunk is kept as the chunk it began in (and where), plus the
+ * whole chunks after it, and joined once, when its end arrives. Appending each chunk to a string
+ * instead would be cheap in itself (engines build ropes), but searching the result for the line
+ * end flattens the rope and rescans it on every chunk: a line spread over n chunks would cost
+ * O(n²).
+ *
+ * The interpreter is only ever handed a chunk as decoded, or a line made by `join()`: flat
+ * strings, one-byte or two-byte. A rope (`a + b`) or a slice there would make the `charCodeAt`
+ * and `slice` calls of the interpreter see five kinds of string, which V8 then looks up the slow,
+ * megamorphic way: that lookup was 13% of the instructions parsing the mixed corpus, and the
+ * interpretation of a rope 1.8× slower (valgrind --tool=callgrind, bench/parse-throughput.ts).
  */
 export class _LineSplitter {
   /** Changed by reset(), so that a split interrupted by a callback that resets stops. */
   generation = 0;
   readonly #sink: _LineSink;
-  readonly #pieces: string[] = [];
-  #pending = 0; // Characters of the line not ended yet (kept in `#pieces`, or dropped).
+  #first = ""; // The chunk the unterminated line began in ("" if none, or if it was dropped)...
+  #firstStart = 0; // ...where it began in it...
+  readonly #pieces: string[] = []; // ...and the whole chunks since.
+  #pending = 0; // Characters of the line not ended yet (kept, or dropped).
   #skipLF = false; // The previous chunk ended with CR: an LF starting this one ends nothing.
 
   constructor(sink: _LineSink) {
     this.#sink = sink;
   }
 
-  /** Splits `s` into lines; keeps the unterminated rest for the next call. */
-  split(s: string): void {
+  /** Splits `s` (from `start` on) into lines; keeps the unterminated rest for the next call. */
+  split(s: string, start: number): void {
     const length = s.length;
     const sink = this.#sink;
     const generation = this.generation;
-    let pos = 0;
+    let pos = start;
     if (this.#skipLF) {
       this.#skipLF = false;
-      if (s.charCodeAt(0) === LF) pos = 1;
+      if (s.charCodeAt(pos) === LF) pos++;
     }
     // The next CR and LF are each searched for once and remembered until passed, so the text is
     // scanned for each kind of line end once in all (not once per line).
@@ -66,36 +75,51 @@ export class _LineSplitter {
         else if (s.charCodeAt(next) === LF) lf = s.indexOf("\n", ++next);
         cr = s.indexOf("\r", next);
       }
-      if (this.#pending === 0) {
-        sink.line(s, pos, end);
-      } else {
-        // The end of a line begun in earlier chunks (unless it was dropped).
-        this.#pending = 0;
-        const pieces = this.#pieces;
-        if (pieces.length > 0) {
-          // join() makes a flat string, where `+` would make a rope that every charCodeAt of the
-          // interpreter then has to walk (interpretation 1.8× slower on the mixed corpus in 1 KiB chunks).
-          pieces.push(s.slice(pos, end));
-          const whole = pieces.join("");
-          pieces.length = 0;
-          sink.line(whole, 0, whole.length);
-        }
-      }
+      if (this.#pending === 0) sink.line(s, pos, end);
+      else this.#join(s, pos, end);
       pos = next;
       if (this.generation !== generation) return; // A callback called reset().
     }
     if (pos < length) {
+      if (this.#pending === 0) {
+        this.#first = s;
+        this.#firstStart = pos;
+      } else if (this.#first !== "") {
+        this.#pieces.push(s);
+      }
       this.#pending += length - pos;
-      if (sink.partial(this.#pending)) this.#pieces.push(pos === 0 ? s : s.slice(pos));
-      else this.#pieces.length = 0;
+      if (!sink.partial(this.#pending)) this.#drop();
     }
   }
 
   /** Forgets the line being read and the CR state: the next text starts a new stream. */
   reset(): void {
     this.generation++;
-    this.#pieces.length = 0;
+    this.#drop();
     this.#pending = 0;
     this.#skipLF = false;
+  }
+
+  /** Ends the line begun in earlier chunks with `s.slice(pos, end)`, unless it was dropped. */
+  #join(s: string, pos: number, end: number): void {
+    const first = this.#first;
+    const pieces = this.#pieces;
+    this.#pending = 0;
+    if (first === "") return; // Dropped: too large, or part of a block being skipped.
+    this.#first = "";
+    if (pieces.length === 0 && pos === end) {
+      this.#sink.line(first, this.#firstStart, first.length);
+      return;
+    }
+    pieces.unshift(first.slice(this.#firstStart));
+    pieces.push(s.slice(pos, end));
+    const whole = pieces.join("");
+    pieces.length = 0;
+    this.#sink.line(whole, 0, whole.length);
+  }
+
+  #drop(): void {
+    this.#first = "";
+    this.#pieces.length = 0;
   }
 }

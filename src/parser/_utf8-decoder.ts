@@ -13,7 +13,8 @@ function sequenceLength(byte: number): number {
 }
 
 /**
- * A streaming UTF-8 decoder that picks, chunk by chunk, whichever of two `TextDecoder`s is faster.
+ * A streaming UTF-8 decoder that picks, chunk by chunk, whichever of two `TextDecoder`s is faster,
+ * and hands the text to `onText`.
  *
  * A chunk is decoded up to its last complete character, and the bytes of an incomplete one (at
  * most 3) are carried over to the next. Splitting right before a lead or ASCII byte never changes
@@ -23,8 +24,12 @@ function sequenceLength(byte: number): number {
  * on ASCII, and slower than the streaming one on other text in large chunks (measured with
  * bench/parse-throughput.ts). `ignoreBOM: true` because each call would otherwise drop a BOM: the
  * parser drops only the stream's first one, itself.
+ *
+ * A character completed by a chunk is handed over as a text of its own, before the chunk's: `+`
+ * would make a rope, which the parser's steps then read the slow way (see `_LineSplitter`).
  */
 export class _Utf8Decoder {
+  readonly #onText: (text: string) => void;
   readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   readonly #streaming = new TextDecoder("utf-8", { ignoreBOM: true });
   #ascii = true; // The previous chunk was ASCII only.
@@ -33,8 +38,12 @@ export class _Utf8Decoder {
   readonly #carry = new Uint8Array(4);
   #carried = 0;
 
+  constructor(onText: (text: string) => void) {
+    this.#onText = onText;
+  }
+
   /** Decodes `chunk` up to its last complete character; the rest waits for the next chunk. */
-  decode(chunk: Uint8Array): string {
+  decode(chunk: Uint8Array): void {
     const length = chunk.length;
     const carry = this.#carry;
     // How far the character left incomplete by the previous chunk (in `carry`) extends into this
@@ -50,7 +59,7 @@ export class _Utf8Decoder {
       if (carried < needed && start === length) {
         // Still incomplete: wait for more (a streaming decoder that holds the bytes is kept in step).
         if (this.#streamHolds) this.#streaming.decode(chunk, STREAM);
-        return "";
+        return;
       }
       whole = carried;
       this.#carried = 0;
@@ -71,28 +80,33 @@ export class _Utf8Decoder {
     // unless most of the text is non-ASCII (CJK, say). The previous chunk predicts which case this
     // one is. The streaming decoder handles the boundaries between chunks itself; the fast one is
     // given whole characters, and the bytes of an incomplete one are carried over.
-    let decoded: string;
+    let head = ""; // The character completed by this chunk.
+    let decoded = "";
     if (!(this.#ascii || (this.#sparse && length <= 2048))) {
-      decoded = held > 0 && !this.#streamHolds ? this.#streaming.decode(carry.subarray(0, held), STREAM) : "";
-      decoded += this.#streaming.decode(chunk, STREAM);
+      if (held > 0 && !this.#streamHolds) {
+        // Bytes carried by the fast decoder: the streaming one starts with them (then the chunk's
+        // first bytes complete the character, inside the streaming decoder).
+        head = this.#streaming.decode(carry.subarray(0, held), STREAM);
+      }
+      decoded = this.#streaming.decode(chunk, STREAM);
       this.#streamHolds = end < length;
     } else {
-      decoded = "";
       if (held > 0) {
         // The completed (or broken) character: decoded by whichever decoder holds its first bytes.
         // Without `stream`, the streaming decoder flushes: it holds nothing afterwards.
-        decoded = this.#streamHolds ? this.#streaming.decode(chunk.subarray(0, start)) : this.#decoder.decode(carry.subarray(0, whole));
+        head = this.#streamHolds ? this.#streaming.decode(chunk.subarray(0, start)) : this.#decoder.decode(carry.subarray(0, whole));
         this.#streamHolds = false;
       }
-      if (end > start) decoded += this.#decoder.decode(start === 0 && end === length ? chunk : chunk.subarray(start, end));
+      if (end > start) decoded = this.#decoder.decode(start === 0 && end === length ? chunk : chunk.subarray(start, end));
     }
     let carried = 0;
     for (let i = end; i < length; i++) carry[carried++] = chunk[i]!;
     this.#carried = carried;
-    const multiByte = length - decoded.length; // Bytes beyond one per UTF-16 unit, roughly.
+    const multiByte = length - head.length - decoded.length; // Bytes beyond one per UTF-16 unit, roughly.
     this.#ascii = multiByte === 0;
     this.#sparse = multiByte * 64 < length;
-    return decoded;
+    if (head !== "") this.#onText(head);
+    if (decoded !== "") this.#onText(decoded);
   }
 
   /** Ends a character left incomplete by the last bytes (as U+FFFD, or "" if there is none). */

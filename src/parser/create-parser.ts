@@ -177,7 +177,7 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
  * the leading BOM, which is dropped once per stream whether it arrives as bytes or as text.
  */
 class _Parser implements EventStreamParser {
-  readonly #decoder = new _Utf8Decoder();
+  readonly #decoder = new _Utf8Decoder((text) => this.#text(text));
   readonly #splitter: _LineSplitter;
   readonly #interpreter: _EventInterpreter;
   #atStart = true; // No text seen yet: a leading BOM is still to be dropped.
@@ -194,7 +194,7 @@ class _Parser implements EventStreamParser {
       this.#text(rest);
       if (this.#splitter.generation === generation) this.#text(chunk);
     } else if (chunk instanceof Uint8Array) {
-      this.#text(this.#decoder.decode(chunk));
+      this.#decoder.decode(chunk);
     } else {
       throw new TypeError(`Cannot feed parser: expected a Uint8Array or a string, got ${chunk === null ? "null" : typeof chunk}`);
     }
@@ -220,14 +220,15 @@ class _Parser implements EventStreamParser {
 
   #text(s: string): void {
     if (s.length === 0) return;
+    let start = 0;
     if (this.#atStart) {
       this.#atStart = false;
       // [spec] The stream is decoded with "UTF-8 decode", which drops one leading BOM.
       if (s.charCodeAt(0) === BOM) {
         if (s.length === 1) return;
-        s = s.slice(1);
+        start = 1;
       }
     }
-    this.#splitter.split(s);
+    this.#splitter.split(s, start);
   }
 }
