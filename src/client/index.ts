@@ -41,7 +41,7 @@ export {
   type EventSourceOptions,
 } from "./event-source.ts";
 export type { FetchLike, FetchLikeInit, FetchLikeResponse, SubscribeBody } from "./fetch-like.ts";
-export { type Subscription, type SubscriptionState, subscribe } from "./subscribe.ts";
+export { subscribe } from "./subscribe.ts";
 export type {
   BackoffOptions,
   ClientSubscribeOptions,
@@ -51,3 +51,4 @@ export type {
   TypedSubscribeOptions,
   TypedSubscriptionMessage,
 } from "./subscribe-options.ts";
+export type { Subscription, SubscriptionState } from "./subscription.ts";

@@ -9,10 +9,11 @@
 import { isEventStream } from "../_internal/http.ts";
 import { isPromiseLike, report } from "../_internal/log.ts";
 import type { SSEMessage } from "../core/event.ts";
-import { checkMessage, type EventSchemas, EventValidationError, type UncheckedMessage } from "../core/events.ts";
+import type { EventSchemas } from "../core/events.ts";
 import { encodeByteString } from "../core/last-event-id.ts";
 import { createParser, type EventStreamParser } from "../parser/create-parser.ts";
-import { ParseError } from "../parser/parse-error.ts";
+import type { ParseError } from "../parser/parse-error.ts";
+import { badMessage, prepareMessage } from "./_messages.ts";
 import { type ResolvedOptions, resolveOptions } from "./_options.ts";
 import { AsyncQueue } from "./_queue.ts";
 import { reconnectDelay } from "./_reconnect-delay.ts";
@@ -25,31 +26,9 @@ import type {
   TypedSubscribeOptions,
   TypedSubscriptionMessage,
 } from "./subscribe-options.ts";
+import type { Subscription, SubscriptionState } from "./subscription.ts";
 
-/** The state of a {@linkcode Subscription}. */
-export type SubscriptionState = "connecting" | "open" | "closed";
-
-/**
- * A running subscription, made by {@linkcode subscribe}: an async iterable of messages (of type
- * `M`) that reconnects by itself until it is closed or fails.
- */
-export interface Subscription<M = SSEMessage> extends AsyncIterable<M> {
-  /** The last event id seen (what the next reconnection sends as `Last-Event-ID`). */
-  readonly lastEventId: string;
-  /** `"connecting"` (also while waiting to reconnect), `"open"` or `"closed"`. */
-  readonly readyState: SubscriptionState;
-  /** Resolves when the subscription has ended, for whatever reason. Never rejects. */
-  readonly closed: Promise<void>;
-  /**
-   * The error that ended the subscription, or `undefined` if it has not ended or ended normally
-   * (`close()`, a 204 response, or a loop that was left).
-   */
-  readonly error: unknown;
-  /** Ends the subscription at once: the connection is cut and nothing more is delivered. */
-  close(): void;
-  /** Iterates the messages; a subscription can be iterated once. Leaving the loop closes it. */
-  [Symbol.asyncIterator](): AsyncIterator<M, undefined>;
-}
+export type { Subscription, SubscriptionState } from "./subscription.ts";
 
 // Reading the body pauses while this many messages wait for the loop to take them.
 const HIGH_WATER_MARK = 32;
@@ -61,9 +40,6 @@ interface Failure {
   error: unknown;
   opened: boolean;
 }
-
-/** What to do with one message that could not be delivered as it should. */
-type Handling = { deliver: SSEMessage | UncheckedMessage } | "skip" | "stop";
 
 /**
  * The subscription: options are resolved by `_options.ts`, iteration is an `AsyncQueue`, delays
@@ -309,34 +285,28 @@ class SubscriptionImpl implements Subscription<unknown> {
   async #deliver(): Promise<boolean> {
     const batch = this.#batch;
     this.#batch = [];
-    const { onMessage, decode, events } = this.#o;
+    const o = this.#o;
     for (const item of batch) {
       if (this.#ended) return false;
-      let message: unknown = item;
-      if (item instanceof ParseError) {
-        // The parser dropped the event already: there is nothing to pass.
-        const handling = this.#mishandled(item, this.#o.onInvalid === "throw" ? "throw" : "skip", item, undefined);
-        if (handling === "stop") return false;
-        continue;
-      }
+      let message: unknown;
       try {
-        if (decode) message = { type: item.type, data: decode(item.data), lastEventId: item.lastEventId };
-        if (events) {
-          const checked = checkMessage(events, message as SSEMessage);
-          message = isPromiseLike(checked) ? await checked : checked;
-          if (this.#ended) return false;
-        }
+        message = prepareMessage(item, o);
+        if (isPromiseLike(message)) message = await message;
       } catch (error) {
         if (this.#ended) return false;
-        const unknown = EventValidationError.is(error) && error.kind === "unknown-event";
-        const handling = this.#mishandled(error, unknown ? this.#o.onUnknown : this.#o.onInvalid, item, events);
-        if (handling === "stop") return false;
-        if (handling === "skip") continue;
-        message = handling.deliver;
+        const outcome = badMessage(error, item, o);
+        this.#report(error);
+        if (outcome === "throw") {
+          this.#fail(error);
+          return false;
+        }
+        if (outcome === "skip") continue;
+        message = outcome.deliver;
       }
-      if (onMessage) {
+      if (this.#ended) return false;
+      if (o.onMessage) {
         try {
-          const result = onMessage(message as SSEMessage);
+          const result = o.onMessage(message as SSEMessage);
           if (isPromiseLike(result)) await result;
         } catch (error) {
           if (!this.#ended) {
@@ -352,26 +322,6 @@ class SubscriptionImpl implements Subscription<unknown> {
       if (room) await room;
     }
     return !this.#ended;
-  }
-
-  /** Applies `onInvalid` or `onUnknown` (`choice`) to a message that failed with `error`. */
-  #mishandled(error: unknown, choice: MessageChoice, item: SSEMessage | ParseError, typed: unknown): Handling {
-    this.#report(error);
-    if (choice === "throw") {
-      this.#fail(error);
-      return "stop";
-    }
-    if (choice === "skip" || item instanceof ParseError) return "skip";
-    if (!typed) return { deliver: item };
-    const reason = EventValidationError.is(error)
-      ? error
-      : new EventValidationError("Cannot accept event", {
-        kind: "invalid-data",
-        event: item.type,
-        issues: [{ message: error instanceof Error ? error.message : String(error) }],
-        cause: error,
-      });
-    return { deliver: { type: item.type, data: item.data, lastEventId: item.lastEventId, error: reason } };
   }
 
   /**

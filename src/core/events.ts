@@ -6,24 +6,23 @@
  * @module
  */
 
-import { brand, hasBrand } from "../_internal/brand.ts";
 import { describe } from "../_internal/describe.ts";
 import { isPromiseLike } from "../_internal/log.ts";
-import type { StandardJSONSchemaV1, StandardSchemaV1 } from "./_standard-schema.ts";
+import { type OpenAPIMediaType, toOpenAPI } from "./_openapi.ts";
+import type { StandardSchemaV1 } from "./_standard-schema.ts";
 import type { SSEEvent, SSEMessage } from "./event.ts";
+import { EventValidationError } from "./event-validation-error.ts";
 
+export type { OpenAPIMediaType } from "./_openapi.ts";
 export type { StandardJSONSchemaV1, StandardSchemaV1 } from "./_standard-schema.ts";
+export {
+  EventValidationError,
+  type EventValidationErrorKind,
+  type EventValidationErrorOptions,
+} from "./event-validation-error.ts";
 
 /** Event names and the Standard Schema of each one's data; `message` is the event without a name. */
 export type EventSchemas = { readonly [name: string]: StandardSchemaV1 };
-
-/**
- * An OpenAPI 3.2 media type object for `text/event-stream`: `itemSchema` describes one event.
- */
-export interface OpenAPIMediaType {
-  /** The JSON Schema (2020-12 dialect) of one event: `event`, `data`, `id`, `retry`. */
-  itemSchema: Record<string, unknown>;
-}
 
 /**
  * The contract made by {@linkcode defineEvents}: the schemas by event name, and their OpenAPI
@@ -98,109 +97,6 @@ export type TypedMessage<S extends EventSchemas> = {
 export interface UncheckedMessage extends SSEMessage {
   /** Why the message is not typed: an unknown event, or data that failed parsing or validation. */
   error: EventValidationError;
-}
-
-/** Whether an event's name was unknown to the map, or its data failed validation. */
-export type EventValidationErrorKind = "unknown-event" | "invalid-data";
-
-/** Options for {@linkcode EventValidationError}. */
-export interface EventValidationErrorOptions extends ErrorOptions {
-  /** What failed. */
-  kind: EventValidationErrorKind;
-  /** The event name (`"message"` for an event without one). */
-  event: string;
-  /**
-   * The schema's issues, for `"invalid-data"`.
-   *
-   * @default {[]}
-   */
-  issues?: readonly StandardSchemaV1.Issue[];
-}
-
-/**
- * An event that does not fit its {@linkcode EventMap}: its name is not in the map
- * (`kind: "unknown-event"`), or its data failed the schema (`kind: "invalid-data"`, with the
- * schema's `issues`). The message names the event and the path of the first issue. Thrown (or
- * rejected) by a typed `send()` or `publish()` before anything is written, and met by a typed
- * client as its `onInvalid` and `onUnknown` options decide.
- *
- * @example Usage
- * ```ts
- * import { EventValidationError } from "@hertz/sse";
- * import { assertEquals } from "jsr:@std/assert";
- *
- * const error = new EventValidationError("Cannot send event", {
- *   kind: "invalid-data",
- *   event: "price",
- *   issues: [{ message: "Expected number", path: ["price"] }],
- * });
- * assertEquals(error.message, 'Cannot send event "price": invalid data at price: Expected number');
- * assertEquals(EventValidationError.is(error), true);
- * ```
- */
-export class EventValidationError extends TypeError {
-  /** What failed; stable, unlike the message. */
-  readonly kind: EventValidationErrorKind;
-  /** The event name (`"message"` for an event without one). */
-  readonly event: string;
-  /** The schema's issues (empty for `"unknown-event"`). */
-  readonly issues: readonly StandardSchemaV1.Issue[];
-
-  /**
-   * Creates the error. `action` starts the message (`"Cannot send event"`); the event name and
-   * what failed follow.
-   */
-  constructor(action: string, options: EventValidationErrorOptions) {
-    const issues = options.issues ?? [];
-    super(
-      `${action} ${JSON.stringify(options.event)}: ${
-        options.kind === "unknown-event" ? "it is not in the event map" : `invalid data${describeIssues(issues)}`
-      }`,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.name = "EventValidationError";
-    this.kind = options.kind;
-    this.event = options.event;
-    this.issues = issues;
-    brand(this, "EventValidationError");
-  }
-
-  /**
-   * Whether `value` is an `EventValidationError`, even one made by another copy of this package.
-   *
-   * @example Usage
-   * ```ts
-   * import { EventValidationError } from "@hertz/sse";
-   * import { assertEquals } from "jsr:@std/assert";
-   *
-   * assertEquals(EventValidationError.is(new EventValidationError("Cannot send event", { kind: "unknown-event", event: "x" })), true);
-   * assertEquals(EventValidationError.is(new TypeError("x")), false);
-   * ```
-   */
-  static is(value: unknown): value is EventValidationError {
-    return hasBrand(value, "EventValidationError");
-  }
-}
-
-/** ` at a.b[0]: message` for the first issue, and how many more there are. */
-function describeIssues(issues: readonly StandardSchemaV1.Issue[]): string {
-  const first = issues[0];
-  if (first === undefined) return "";
-  const path = formatPath(first.path);
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length === 2 ? "" : "s"})` : "";
-  return `${path === "" ? "" : ` at ${path}`}: ${first.message}${more}`;
-}
-
-/** `items[0].name`, `["a b"]`: the path of an issue, as a reader would write it. */
-function formatPath(path: StandardSchemaV1.Issue["path"]): string {
-  let text = "";
-  for (const segment of path ?? []) {
-    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
-    if (typeof key === "number") text += `[${key}]`;
-    else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) text += text === "" ? key : `.${key}`;
-    else text += `[${typeof key === "symbol" ? key.toString() : JSON.stringify(key)}]`;
-  }
-  return text;
 }
 
 const EVENT_MAP = "EventMap";
@@ -366,141 +262,4 @@ export function checkMessage<S extends EventSchemas>(
     return { type, data: settled.value, lastEventId: message.lastEventId } as TypedMessage<S>;
   };
   return isPromiseLike(result) ? Promise.resolve(result).then(typed) : typed(result);
-}
-
-type Outcome = { ok: true; event: SSEEvent } | { ok: false; error: unknown };
-
-/**
- * Internal (used by `SSEStream` and `SSEHub`; not exported by an entry point). Keeps typed writes
- * in call order when some schemas validate asynchronously: for the stream's
- * `send()` and the hub's `publish()`. While nothing is pending and the schema is synchronous,
- * `write` runs at once, in the caller's turn (so the untyped and synchronous paths cost one
- * schema call and nothing else); otherwise each write waits for the writes called before it.
- */
-export class EventGate {
-  readonly #events: EventMap;
-  readonly #action: string;
-  #pending = 0;
-  #tail: Promise<void> = Promise.resolve();
-
-  /** A gate for `events`; `action` starts the error messages (`"Cannot publish event"`). */
-  constructor(events: EventMap, action = "Cannot send event") {
-    this.#events = events;
-    this.#action = action;
-  }
-
-  /**
-   * Checks `event` and calls `write` with the event to encode, after the writes passed before
-   * it. Returns what `write` returns, at once when nothing had to wait, else a promise of it.
-   * Throws or rejects with the {@linkcode EventValidationError}; `write` is not called then.
-   */
-  pass<T>(event: SSEEvent, write: (event: SSEEvent) => T): T | Promise<Awaited<T>> {
-    if (this.#pending === 0) {
-      const checked = checkTypedEvent(this.#events, event, this.#action);
-      if (!isPromiseLike(checked)) return write(checked);
-      return this.#queue(checked, write);
-    }
-    let checked: SSEEvent | Promise<SSEEvent>;
-    try {
-      checked = checkTypedEvent(this.#events, event, this.#action);
-    } catch (error) {
-      checked = Promise.reject(error);
-    }
-    return this.#queue(checked, write);
-  }
-
-  /**
-   * The synchronous form, for `tryPublish()`: returns what `write` returns, or `undefined`
-   * without calling it when earlier writes are still pending (calling it now would reorder
-   * events). Throws the {@linkcode EventValidationError}, and a `TypeError` when the schema
-   * validates asynchronously (`what` names the asynchronous method to use instead).
-   */
-  passNow<T>(event: SSEEvent, write: (event: SSEEvent) => T, what = "publish()"): T | undefined {
-    if (this.#pending > 0) return undefined;
-    const checked = checkTypedEvent(this.#events, event, this.#action);
-    if (isPromiseLike(checked)) {
-      checked.then(undefined, () => {}); // The answer is the TypeError below.
-      throw new TypeError(
-        `${this.#action} ${JSON.stringify(event.event ?? "message")}: its schema validates asynchronously, use ${what}`,
-      );
-    }
-    return write(checked);
-  }
-
-  #queue<T>(checked: SSEEvent | Promise<SSEEvent>, write: (event: SSEEvent) => T): Promise<Awaited<T>> {
-    this.#pending++;
-    // Settled into an outcome at once, so that a rejection waiting for its turn is not reported
-    // as unhandled.
-    const outcome: Promise<Outcome> = Promise.resolve(checked).then(
-      (event) => ({ ok: true, event }),
-      (error: unknown) => ({ ok: false, error }),
-    );
-    const called = this.#tail.then(() => outcome).then((result): { value: T } | { error: unknown } => {
-      if (!result.ok) return { error: result.error };
-      try {
-        return { value: write(result.event) };
-      } catch (error) {
-        return { error };
-      }
-    });
-    // The next write waits until this one is called, not until it resolves: a write that waits
-    // for room (backpressure, a backplane's acknowledgement) must not hold the others back more
-    // than it would untyped.
-    this.#tail = called.then(() => {
-      this.#pending--;
-    });
-    return called.then((result) => ("error" in result ? Promise.reject(result.error) : (result.value as Awaited<T>)));
-  }
-}
-
-const JSON_SCHEMA_TARGET = "draft-2020-12";
-
-function jsonSchemaOf(name: string, schema: StandardSchemaV1): Record<string, unknown> {
-  const standard = schema["~standard"] as Partial<StandardJSONSchemaV1.Props>;
-  const converter = standard.jsonSchema;
-  if (typeof converter?.output !== "function") {
-    const hint = standard.vendor === "valibot" ? ": wrap it with toStandardJsonSchema() from @valibot/to-json-schema" : "";
-    throw new TypeError(
-      `Cannot describe event ${JSON.stringify(name)} in OpenAPI: its schema (vendor ${JSON.stringify(standard.vendor)}) has no JSON Schema ("~standard.jsonSchema")${hint}`,
-    );
-  }
-  let json: Record<string, unknown>;
-  try {
-    json = converter.output({ target: JSON_SCHEMA_TARGET });
-  } catch (cause) {
-    throw new TypeError(`Cannot describe event ${JSON.stringify(name)} in OpenAPI: its schema has no ${JSON_SCHEMA_TARGET} JSON Schema`, { cause });
-  }
-  // `$schema` may only stand at the root of a schema resource; the document sets the dialect.
-  const { $schema: _dialect, ...rest } = json;
-  return rest;
-}
-
-/**
- * The media type object: one `oneOf` branch per event, told apart by `event` (required for
- * every name but `message`, whose branch also takes events without one), with `data` a JSON
- * string whose `contentSchema` is the event's schema.
- */
-function toOpenAPI(schemas: Readonly<Record<string, StandardSchemaV1>>): OpenAPIMediaType {
-  const branches: Record<string, unknown>[] = [];
-  for (const [name, schema] of Object.entries(schemas)) {
-    branches.push({
-      properties: {
-        event: { const: name },
-        data: { contentMediaType: "application/json", contentSchema: jsonSchemaOf(name, schema) },
-      },
-      required: name === "message" ? ["data"] : ["event", "data"],
-    });
-  }
-  return {
-    itemSchema: {
-      type: "object",
-      properties: {
-        event: { type: "string" },
-        data: { type: "string" },
-        id: { type: "string" },
-        retry: { type: "integer", minimum: 0 },
-      },
-      oneOf: branches,
-    },
-  };
 }

@@ -2,12 +2,12 @@
 // keeps typed writes in order, and that nothing is written for a refused event. (The same
 // contract end to end, with zod, valibot and arktype over HTTP: test/client/typed-events.test.ts.)
 import { describe, expect, it } from "vitest";
+import { EventGate } from "../../src/core/_event-gate.ts";
 import {
   checkEventsOption,
   checkMessage,
   checkTypedEvent,
   defineEvents,
-  EventGate,
   EventValidationError,
   isEventMap,
   type StandardSchemaV1,
