@@ -41,7 +41,7 @@ it("prints typed prices and chat messages from the demo app", async () => {
   });
   // Post until the chat subscription is live and has received it (it may not be subscribed yet).
   const posting = setInterval(() => {
-    void fetch(`${base}/chat/broadcast?from=kitex&message=hello%20typed`, { method: "POST" });
+    fetch(`${base}/chat/broadcast?from=kitex&message=hello%20typed`, { method: "POST" }).catch(() => {});
   }, 50);
   await enough;
   clearInterval(posting);
