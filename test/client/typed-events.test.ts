@@ -200,6 +200,18 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
       source.close();
       expect(prices).toEqual([2]);
     });
+    it("fails an EventSource for good on invalid data by default: CLOSED, then an error event", async () => {
+      const url = raw([{ event: "price", data: { symbol: "X" } }]);
+      const source = new EventSource(url, { events: lib.events });
+      const listened: unknown[] = [];
+      source.addEventListener("price", (event) => listened.push(event.data));
+      await new Promise<void>((resolve) => {
+        source.onerror = () => {
+          if (source.readyState === EventSource.CLOSED) resolve();
+        };
+      });
+      expect(listened).toEqual([]);
+    });
   });
 
   describe("OpenAPI", () => {
