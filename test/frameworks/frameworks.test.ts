@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ROOT } from "../_helpers/runtimes.ts";
+import { available, ROOT } from "../_helpers/runtimes.ts";
 import { call, type OpenStream, open, type ReceivedEvent } from "./_client.ts";
 import { type App, build, install, packLibrary, pool, type StartedApp, start } from "./_harness.ts";
 import { KEEP_ALIVE } from "./_shared/routes.js";
@@ -96,7 +96,8 @@ const ALL: App[] = [
 
 /** FRAMEWORKS=next,express runs only those (for working on one app). */
 const only = process.env.FRAMEWORKS?.split(",");
-const APPS = only ? ALL.filter((app) => only.includes(app.name)) : ALL;
+// Elysia needs the project's Bun: missing, it is skipped loudly here and fails in CI (see available()).
+const APPS = (only ? ALL.filter((app) => only.includes(app.name)) : ALL).filter((app) => app.runtime !== "bun" || available("bun"));
 
 /** Asked for by every stream, so that a framework that compresses anything gets the chance to. */
 const ACCEPT_ENCODING = { "accept-encoding": "gzip, deflate, br, zstd" };
@@ -132,7 +133,7 @@ beforeAll(async () => {
     await build(app, tarball);
   });
   await installs;
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   await mkdir(join(ROOT, ".tmp"), { recursive: true });

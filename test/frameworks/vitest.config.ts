@@ -7,7 +7,7 @@ export default defineConfig({
     root: new URL("../..", import.meta.url).pathname,
     include: ["test/frameworks/frameworks.test.ts"],
     testTimeout: 30_000,
-    hookTimeout: 600_000,
+    hookTimeout: 900_000,
     fileParallelism: false,
   },
 });
