@@ -12,12 +12,15 @@
 // line breaks as it is (it would write them into one `data:` field and corrupt the frame), so its
 // large event goes out JSON-encoded, one line, as its documentation intends; the check decodes it.
 //
+// Times are the process's CPU time (user + system), not wall time, so that other load on a shared
+// machine counts less; every contender runs in this one thread.
+//
 //   npx tsx bench/encode.ts [--quick] [--runs=N]
 import { EventBuffer as BetterEventBuffer, Session } from "better-sse";
 import { SSEStreamingApi } from "hono/streaming";
 import { EventStreamEncoderStream, encodeEvent } from "../src/core/encoder.ts";
 import { SSEStream } from "../src/core/stream.ts";
-import { type Check, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
+import { type Check, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
 import { EVENT_TYPE, firstDifference, LARGE_TEXT, parseAll, smallData } from "./lib/events.ts";
 
 type Kind = "small" | "large";
@@ -183,9 +186,9 @@ export async function run(): Promise<WorkloadReport> {
     for (let r = 0; r < runs; r++) {
       for (const [i, contender] of contenders.entries()) {
         gc();
-        const started = performance.now();
+        const started = process.cpuUsage();
         const bytes = await contender.run(kind, counts[kind]);
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = cpuMicros(started) / 1e6;
         rates[kind][i]!.push(counts[kind] / seconds);
         bytesPerEvent[kind][i] = bytes / counts[kind];
       }
