@@ -28,13 +28,6 @@ function isDigits(s: string, start: number, end: number): boolean {
   return true;
 }
 
-/** Whether `s.slice(start, end)` equals `text`, of `length` characters, without making the slice. */
-function equals(s: string, start: number, end: number, text: string, length: number): boolean {
-  if (end - start !== length) return false;
-  for (let i = 0; i < length; i++) if (s.charCodeAt(start + i) !== text.charCodeAt(i)) return false;
-  return true;
-}
-
 /**
  * The interpretation state, as the standard names it (data buffer, event type buffer, last event
  * ID buffer, last event ID string), fed one line at a time by the line splitter.
@@ -86,6 +79,34 @@ export class _EventInterpreter {
       this.#overflow();
       return;
     }
+    // [spec] "data": append the field value to the data buffer, then append a single LF. The LF
+    // goes in before the next value instead, which leaves the buffer without the trailing LF that
+    // dispatching removes. Concatenation is fine here: the buffer is never searched. The field is
+    // recognised by its first five characters (no search for the colon), and the other fields are
+    // interpreted in #field(): kept apart, this method is small enough for V8 to inline into the
+    // line splitter's loop (with them, it was too large: "reason: 5" under
+    // --trace-turbo-inlining). Moving "event" here too made it too large again, and the mixed
+    // corpus 5-10% slower.
+    if (
+      s.charCodeAt(start) === 0x64 && s.charCodeAt(start + 1) === 0x61 && s.charCodeAt(start + 2) === 0x74 &&
+      s.charCodeAt(start + 3) === 0x61 && (start + 4 === end || s.charCodeAt(start + 4) === COLON)
+    ) {
+      const value = start + 5 < end && s.charCodeAt(start + 5) === SPACE ? start + 6 : Math.min(start + 5, end);
+      const text = s.slice(value, end);
+      if (this.#dataLines++ === 0) {
+        this.#data = text;
+        this.#size += end - value;
+      } else {
+        this.#data = `${this.#data}\n${text}`;
+        this.#size += end - value + 1;
+      }
+      return;
+    }
+    this.#field(s, start, end);
+  }
+
+  /** Interprets a line other than `data`, `s.slice(start, end)`. */
+  #field(s: string, start: number, end: number): void {
     // [spec] If the line starts with a colon: ignore the line (a comment). If it contains a
     // colon: the field is what comes before the first colon, the value what comes after it, minus
     // one leading space. Otherwise the whole line is the field and the value is empty. The colon
@@ -97,40 +118,17 @@ export class _EventInterpreter {
     let value = colon + 1;
     if (value < end && s.charCodeAt(value) === SPACE) value++;
     else if (value > end) value = end;
-    // [spec] "data": append the field value to the data buffer, then append a single LF. The LF
-    // goes in before the next value instead, which leaves the buffer without the trailing LF that
-    // dispatching removes. Concatenation is fine here: the buffer is never searched. The other
-    // fields are interpreted in #field(): kept apart, this method is small enough for V8 to inline
-    // into the line splitter's loop (with them, it was too large: "reason: 5" under
-    // --trace-turbo-inlining). Moving "event" here too made it too large again, and the mixed
-    // corpus 5-10% slower.
-    if (colon - start === 4 && s.charCodeAt(start) === 0x64 && s.charCodeAt(start + 1) === 0x61 && s.charCodeAt(start + 2) === 0x74 && s.charCodeAt(start + 3) === 0x61) {
-      const text = s.slice(value, end);
-      if (this.#dataLines++ === 0) {
-        this.#data = text;
-        this.#size += end - value;
-      } else {
-        this.#data = `${this.#data}\n${text}`;
-        this.#size += end - value + 1;
-      }
-      return;
-    }
-    this.#field(s, start, colon, value, end);
-  }
-
-  /** Interprets a line other than `data`: field name `s.slice(start, colon)`, value `s.slice(value, end)`. */
-  #field(s: string, start: number, colon: number, value: number, end: number): void {
     const first = s.charCodeAt(start);
     switch (colon - start) {
       case 0:
         if (this.#callbacks.onComment) this.#callbacks.onComment(s.slice(value, end));
         return;
       case 5:
-        if (first === 0x65 && equals(s, start, colon, "event", 5)) {
+        if (first === 0x65 && s.charCodeAt(start + 1) === 0x76 && s.charCodeAt(start + 2) === 0x65 && s.charCodeAt(start + 3) === 0x6e && s.charCodeAt(start + 4) === 0x74) {
           // [spec] "event": set the event type buffer to the field value. A stream repeats a few
           // types: the last one is reused when the value is the same, instead of a new copy.
           const size = end - value;
-          this.#type = equals(s, value, end, this.#lastType, this.#lastTypeSize) ? this.#lastType : s.slice(value, end);
+          this.#type = size === this.#lastTypeSize && s.startsWith(this.#lastType, value) ? this.#lastType : s.slice(value, end);
           this.#size += size - this.#typeSize;
           this.#typeSize = size;
           // Only a short type is kept once its event is gone: V8 copies a slice of fewer than 13
@@ -139,7 +137,7 @@ export class _EventInterpreter {
             this.#lastType = this.#type;
             this.#lastTypeSize = size;
           }
-        } else if (first === 0x72 && equals(s, start, colon, "retry", 5)) {
+        } else if (first === 0x72 && s.charCodeAt(start + 1) === 0x65 && s.charCodeAt(start + 2) === 0x74 && s.charCodeAt(start + 3) === 0x72 && s.charCodeAt(start + 4) === 0x79) {
           // [spec] "retry": if the field value consists of only ASCII digits, interpret it as an
           // integer in base ten and set the reconnection time to it. Otherwise, ignore the field.
           if (isDigits(s, value, end)) this.#callbacks.onRetry(Number.parseInt(s.slice(value, end), 10));
@@ -149,12 +147,10 @@ export class _EventInterpreter {
         // [spec] "id": if the field value does not contain U+0000 NULL, set the last event ID
         // buffer to the field value. Otherwise, ignore the field.
         if (first === 0x69 && s.charCodeAt(start + 1) === 0x64) {
-          const id = s.slice(value, end);
-          if (id.indexOf("\0") === -1) {
-            this.#id = id;
-            this.#size += end - value - this.#idSize;
-            this.#idSize = end - value;
-          }
+          for (let i = value; i < end; i++) if (s.charCodeAt(i) === 0) return;
+          this.#id = s.slice(value, end);
+          this.#size += end - value - this.#idSize;
+          this.#idSize = end - value;
         }
         return;
     }
