@@ -111,10 +111,15 @@ export class _LineSplitter {
       this.#sink.line(first, this.#firstStart, first.length);
       return;
     }
-    pieces.unshift(first.slice(this.#firstStart));
-    pieces.push(s.slice(pos, end));
-    const whole = pieces.join("");
-    pieces.length = 0;
+    let whole: string;
+    if (pieces.length === 0) {
+      whole = [first.slice(this.#firstStart), s.slice(pos, end)].join("");
+    } else {
+      pieces.unshift(first.slice(this.#firstStart));
+      pieces.push(s.slice(pos, end));
+      whole = pieces.join("");
+      pieces.length = 0;
+    }
     this.#sink.line(whole, 0, whole.length);
   }
 
