@@ -1,0 +1,83 @@
+// The parser's three steps on their own: the UTF-8 decoder, the line splitter and the event
+// interpreter (createParser wires them together; test/parser/parser.test.ts tests the whole).
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { SSEMessage } from "../../src/core/event.ts";
+import { _EventInterpreter } from "../../src/parser/_event-interpreter.ts";
+import { _LineSplitter } from "../../src/parser/_line-splitter.ts";
+import { _Utf8Decoder } from "../../src/parser/_utf8-decoder.ts";
+
+function decodeAll(chunks: Uint8Array[]): string {
+  let text = "";
+  const decoder = new _Utf8Decoder((piece) => {
+    text += piece;
+  });
+  for (const chunk of chunks) decoder.decode(chunk);
+  return text + decoder.flush();
+}
+
+function lines(texts: string[]): string[] {
+  const out: string[] = [];
+  const splitter = new _LineSplitter({ line: (s, start, end) => void out.push(s.slice(start, end)), partial: () => true });
+  for (const text of texts) splitter.split(text, 0);
+  return out;
+}
+
+describe("_Utf8Decoder", () => {
+  it("decodes any bytes in any chunks exactly as one streaming TextDecoder", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 8 }), (bytes, points) => {
+        const at = [...new Set(points.map((p) => Math.min(p, bytes.length)))].sort((a, b) => a - b);
+        const chunks: Uint8Array[] = [];
+        let start = 0;
+        for (const p of at) {
+          chunks.push(bytes.subarray(start, p));
+          start = p;
+        }
+        chunks.push(bytes.subarray(start));
+        expect(decodeAll(chunks)).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("hands a character completed by a chunk over as a text of its own", () => {
+    const pieces: string[] = [];
+    const decoder = new _Utf8Decoder((piece) => void pieces.push(piece));
+    // Mostly ASCII, so that the next chunk goes to the fast (non-streaming) decoder, which is given
+    // whole characters only; the streaming one joins the halves itself.
+    const bytes = new TextEncoder().encode(`${"x".repeat(100)}é and more`);
+    decoder.decode(bytes.subarray(0, 101));
+    decoder.decode(bytes.subarray(101));
+    expect(pieces).toEqual(["x".repeat(100), "é", " and more"]);
+  });
+});
+
+describe("_LineSplitter", () => {
+  it("ends lines at LF, CR and CRLF, also when a CRLF is split between chunks", () => {
+    expect(lines(["a\nb\rc\r\nd\r", "\ne\n"])).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
+  it("joins a line spread over several chunks into one flat line", () => {
+    expect(lines(["da", "ta: x", "yz", "\n"])).toEqual(["data: xyz"]);
+  });
+
+  it("drops a line the sink refuses, and goes on after its end", () => {
+    const out: string[] = [];
+    const splitter = new _LineSplitter({ line: (s, start, end) => void out.push(s.slice(start, end)), partial: (length) => length < 5 });
+    for (const text of ["ok\nabc", "defgh", "ij\nnext\n"]) splitter.split(text, 0);
+    expect(out).toEqual(["ok", "next"]);
+  });
+});
+
+describe("_EventInterpreter", () => {
+  it("interprets fields and dispatches on a blank line", () => {
+    const messages: SSEMessage[] = [];
+    const retries: number[] = [];
+    const interpreter = new _EventInterpreter({ onEvent: (m) => void messages.push(m), onRetry: (r) => void retries.push(r), onComment: undefined, onError: () => {} }, 100, "");
+    for (const line of ["event: e", "data: a", "data", "id: 7", "retry: 30", "retry: x", ""]) interpreter.line(line, 0, line.length);
+    expect(messages).toEqual([{ type: "e", data: "a\n", lastEventId: "7" }]);
+    expect(retries).toEqual([30]);
+    expect(interpreter.lastEventId).toBe("7");
+  });
+});
