@@ -176,8 +176,8 @@ export class AiChat {
     yield ui({ type: "finish" });
   }
 
-  close(): void {
-    this.streams.close();
+  close(): Promise<void> {
+    return this.streams.close();
   }
 }
 

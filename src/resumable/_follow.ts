@@ -62,37 +62,72 @@ export function follow(options: FollowOptions): Response {
   };
   stream.signal.addEventListener("abort", finish, { once: true });
 
+  // Frames wait here for the client, which the SSEStream lets hold only a bounded queue. Their
+  // number is bounded by the stream's maxFrames; a client that stops reading altogether is cut
+  // off by the SSEStream's drainTimeout.
+  const pending: string[] = [];
+  let pumping = false;
+  let ending = false;
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (pending.length > 0 && !done) {
+        // Everything that arrived while the client was busy goes out as one write: one chunk,
+        // one encode, instead of a write per token.
+        const text = pending.length === 1 ? pending[0]! : pending.join("");
+        pending.length = 0;
+        if (!(await stream.write(text))) return;
+      }
+    } catch (error) {
+      options.onError(error);
+      finish();
+    } finally {
+      pumping = false;
+    }
+    if (ending && pending.length === 0) finish();
+  };
+
   // Sends an entry; returns false once the stream has reached its terminal entry.
   const deliver = (entry: BackplaneEntry): boolean => {
-    if (done) return false;
+    if (done || ending) return false;
     const kind = kindOf(entry);
     if (kind.kind === "frame") {
-      // Not awaited: entries are bounded by the stream's maxFrames, and the SSEStream queue keeps
-      // their order; awaiting would only move the same queue into this closure.
-      void stream.write(wire(entry));
+      pending.push(wire(entry));
+      if (!pumping) void pump();
       return true;
     }
     if (kind.kind === "end") {
-      if (kind.visible) void stream.write(wire(entry));
-      finish();
+      if (kind.visible) pending.push(wire(entry));
+      ending = true;
+      void pump();
       return false;
     }
     return true;
   };
 
-  const watch = (): void => {
-    clearTimeout(timer);
-    if (done) return;
-    timer = setTimeout(() => {
-      if (done) return;
+  // The silence watch: one timer that re-arms itself from the time of the newest live entry,
+  // rather than a clearTimeout and setTimeout per entry (a timer per token cost more than the
+  // rest of the relay's work on a frame).
+  let heard = Date.now();
+  const check = (): void => {
+    if (done || ending) return;
+    const quiet = Date.now() - heard;
+    if (quiet >= options.silence) {
+      heard = Date.now();
       options.onSilence();
-      watch();
-    }, options.silence);
+    }
+    timer = setTimeout(check, Math.max(1, options.silence - (Date.now() - heard)));
+  };
+  const watch = (): void => {
+    heard = Date.now();
+    if (timer === undefined && !done && !ending) timer = setTimeout(check, options.silence);
   };
 
   for (const entry of options.entries) if (!deliver(entry)) return stream.toResponse({ headers: options.headers });
   if (options.live === undefined) {
-    finish();
+    ending = true;
+    void pump();
     return stream.toResponse({ headers: options.headers });
   }
 

@@ -44,6 +44,8 @@ export interface Producer {
 
 class LimitError extends RangeError {}
 
+const ignore = (): void => {};
+
 /** What ended the source, when it did not end by itself. */
 type Outcome =
   | { readonly kind: "stop"; readonly reason: unknown }
@@ -51,9 +53,12 @@ type Outcome =
   | { readonly kind: "seen"; readonly status: Exclude<StreamStatus, "active"> };
 
 // UTF-8 length without encoding: what maxBytes counts. Frames are model tokens, mostly ASCII
-// and short, so a loop over code units costs less than a TextEncoder call and its copy.
+// and short: a native scan answers for ASCII, and a loop over code units costs less than a
+// TextEncoder call and its copy otherwise.
+const NON_ASCII = /[\u0080-\uffff]/;
 function utf8Length(text: string): number {
   let bytes = text.length;
+  if (!NON_ASCII.test(text)) return bytes;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
@@ -109,7 +114,9 @@ export async function startProducer(options: ProducerOptions): Promise<Producer>
 
   let count = 0;
   let bytes = 0;
-  const emit = async (frame: Frame): Promise<void> => {
+  // Returns the publish's promise only when the backplane answers asynchronously (Redis): an
+  // in-memory publish is synchronous, and awaiting it would cost a microtask per frame.
+  const emit = (frame: Frame): void | Promise<void> => {
     count++;
     bytes += utf8Length(frame.data) + (frame.event === undefined ? 0 : utf8Length(frame.event));
     if (count > options.maxFrames || bytes > options.maxBytes) {
@@ -117,7 +124,8 @@ export async function startProducer(options: ProducerOptions): Promise<Producer>
         `Cannot relay the stream: it exceeds ${count > options.maxFrames ? `"maxFrames" (${options.maxFrames})` : `"maxBytes" (${options.maxBytes})`}`,
       );
     }
-    await backplane.publish(topics.frames, frame);
+    const published = backplane.publish(topics.frames, frame);
+    if (typeof published !== "string") return published.then(ignore);
   };
 
   const publishEnd = async (status: Exclude<StreamStatus, "active">, frame: BackplaneEvent | undefined): Promise<void> => {

@@ -62,36 +62,47 @@ export type Frame = { readonly event?: string; readonly data: string };
 // What a pending read resolves with when the signal aborts first.
 const ABORTED: unique symbol = Symbol("aborted");
 
-function abortedPromise(signal: AbortSignal): Promise<typeof ABORTED> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(ABORTED);
-    else signal.addEventListener("abort", () => resolve(ABORTED), { once: true });
-  });
+/**
+ * Settles each read with its result, or with ABORTED at once when the signal aborts, so that the
+ * producer ends even when the source ignores the signal (a generator awaiting a slow model).
+ * One abort listener serves every read: racing each read against one long-lived promise would
+ * leave a reaction on it per read, thousands per stream, until the stream ends.
+ */
+class Reads {
+  #wake: ((value: typeof ABORTED) => void) | undefined;
+  constructor(readonly signal: AbortSignal) {
+    signal.addEventListener("abort", () => this.#wake?.(ABORTED), { once: true });
+  }
+  settle<T>(promise: PromiseLike<T>): Promise<T | typeof ABORTED> {
+    if (this.signal.aborted) return Promise.resolve(ABORTED);
+    return new Promise<T | typeof ABORTED>((resolve, reject) => {
+      this.#wake = resolve;
+      promise.then(resolve, reject);
+    });
+  }
 }
+
+/** What the producer does with each frame: publish it, synchronously or not. */
+export type Emit = (frame: Frame) => void | Promise<void>;
 
 /**
  * Reads the source's frames into `emit`, in order, awaiting each, until the source ends (resolves),
  * throws (rejects with its error) or `signal` aborts (resolves at once; the source is cancelled).
  */
-export async function readSource(
-  source: ResumableSource,
-  signal: AbortSignal,
-  maxEventSize: number,
-  emit: (frame: Frame) => Promise<void>,
-): Promise<void> {
-  const aborted = abortedPromise(signal);
+export async function readSource(source: ResumableSource, signal: AbortSignal, maxEventSize: number, emit: Emit): Promise<void> {
+  const reads = new Reads(signal);
   let body = typeof source === "function" ? source(signal) : source;
   if (isPromiseLike(body)) {
-    const settled = await Promise.race([body, aborted]);
+    const settled = await reads.settle(body);
     if (settled === ABORTED) return;
     body = settled;
   }
   if (signal.aborted) return;
-  if (body instanceof Response) return readResponse(body, signal, aborted, maxEventSize, emit);
-  if (body instanceof ReadableStream) return readItems(streamIterator(body as ReadableStream<SourceItem>), aborted, emit);
+  if (body instanceof Response) return readResponse(body, reads, maxEventSize, emit);
+  if (body instanceof ReadableStream) return readItems(streamIterator(body as ReadableStream<SourceItem>), reads, emit);
   if (body !== null && typeof body === "object") {
-    if (Symbol.asyncIterator in body) return readItems((body as AsyncIterable<SourceItem>)[Symbol.asyncIterator](), aborted, emit);
-    if (Symbol.iterator in body) return readItems((body as Iterable<SourceItem>)[Symbol.iterator](), aborted, emit);
+    if (Symbol.asyncIterator in body) return readItems((body as AsyncIterable<SourceItem>)[Symbol.asyncIterator](), reads, emit);
+    if (Symbol.iterator in body) return readItems((body as Iterable<SourceItem>)[Symbol.iterator](), reads, emit);
   }
   throw new TypeError(
     "Cannot start stream: the source must be a Response, a ReadableStream, an (async) iterable, or a function returning one",
@@ -109,24 +120,22 @@ function streamIterator(stream: ReadableStream<SourceItem>): AsyncIterator<Sourc
   };
 }
 
-async function readItems(
-  iterator: Iterator<SourceItem> | AsyncIterator<SourceItem>,
-  aborted: Promise<typeof ABORTED>,
-  emit: (frame: Frame) => Promise<void>,
-): Promise<void> {
+async function readItems(iterator: Iterator<SourceItem> | AsyncIterator<SourceItem>, reads: Reads, emit: Emit): Promise<void> {
   let finished = false;
   try {
     for (;;) {
-      // Racing each read with the abort ends the producer at once even when the source ignores
-      // the signal (a generator awaiting a slow model).
-      const result = await Promise.race([iterator.next(), aborted]);
-      if (result === ABORTED) return;
+      const next = iterator.next();
+      const result = isPromiseLike(next) ? await reads.settle(next) : next;
+      if (result === ABORTED || reads.signal.aborted) return;
       if (result.done) {
         finished = true;
         return;
       }
       const frame = toFrame(result.value);
-      if (frame !== undefined) await emit(frame);
+      if (frame !== undefined) {
+        const emitted = emit(frame);
+        if (emitted !== undefined) await emitted;
+      }
     }
   } finally {
     if (!finished && iterator.return !== undefined) {
@@ -148,20 +157,16 @@ function toFrame(item: SourceItem): Frame | undefined {
   return item.event === undefined || item.event === "message" ? { data } : { event: item.event, data };
 }
 
-async function readResponse(
-  response: Response,
-  signal: AbortSignal,
-  aborted: Promise<typeof ABORTED>,
-  maxEventSize: number,
-  emit: (frame: Frame) => Promise<void>,
-): Promise<void> {
+async function readResponse(response: Response, reads: Reads, maxEventSize: number, emit: Emit): Promise<void> {
   if (!response.ok) {
     await response.body?.cancel().catch(() => {});
     throw new TypeError(`Cannot relay the upstream response: it answered ${response.status}`);
   }
   if (!isEventStream(response.headers.get("content-type"))) {
     await response.body?.cancel().catch(() => {});
-    throw new TypeError(`Cannot relay the upstream response: its Content-Type is ${JSON.stringify(response.headers.get("content-type"))}, not text/event-stream`);
+    throw new TypeError(
+      `Cannot relay the upstream response: its Content-Type is ${JSON.stringify(response.headers.get("content-type"))}, not text/event-stream`,
+    );
   }
   if (response.body === null) return;
   const reader = response.body.getReader();
@@ -177,10 +182,14 @@ async function readResponse(
     },
   });
   let finished = false;
+  // An abort cancels the reader, which settles a pending read as done: no promise per read to
+  // race it with.
+  const cancel = (): void => void reader.cancel().catch(() => {});
+  reads.signal.addEventListener("abort", cancel, { once: true });
   try {
     for (;;) {
-      const result = await Promise.race([reader.read(), aborted]);
-      if (result === ABORTED || signal.aborted) return;
+      const result = await reader.read();
+      if (reads.signal.aborted) return;
       if (result.done) {
         parser.end();
         finished = true;
@@ -189,10 +198,14 @@ async function readResponse(
       parser.feed(result.value);
       if (failure !== undefined) throw failure;
       // The parser calls back synchronously; frames are published in order, one at a time.
-      for (let i = 0; i < frames.length; i++) await emit(frames[i]!);
+      for (let i = 0; i < frames.length; i++) {
+        const emitted = emit(frames[i]!);
+        if (emitted !== undefined) await emitted;
+      }
       frames.length = 0;
     }
   } finally {
+    reads.signal.removeEventListener("abort", cancel);
     if (!finished) reader.cancel().catch(() => {});
   }
 }

@@ -194,7 +194,7 @@ const NO_CONTENT = (): Response => new Response(null, { status: 204 });
  * const response = await streams.subscribe(new Request("http://localhost/chat-1"), "chat-1");
  * assertEquals((await response.text()).includes("data: Hel\n"), true);
  * assertEquals(await streams.status("chat-1"), "done");
- * streams.close();
+ * await streams.close();
  * ```
  */
 export class ResumableStreams {
@@ -218,6 +218,7 @@ export class ResumableStreams {
   // Responses being served, ended by close().
   readonly #responses = new Set<AbortController>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   /** Creates the streams; nothing is published until `start()`. */
   constructor(options: ResumableStreamsOptions = {}) {
@@ -309,30 +310,59 @@ export class ResumableStreams {
     if (this.#closed) return NO_CONTENT();
     const topics = topicsOf(this.#prefix, id);
     const backplane = this.#backplane;
-    const { state, trimmed } = await readState(backplane, topics);
-    if (trimmed) this.#onError(new RangeError(`Cannot resume stream ${JSON.stringify(id)}: the backplane no longer holds its start; raise its "maxEvents" or "maxAge"`));
-    if (state === undefined) return NO_CONTENT();
-    const status = statusAt(state, Date.now(), this.#heartbeat, this.#retention);
-    if (status === "expired") return NO_CONTENT();
     const lastEventId = options.lastEventId ?? getLastEventId(request);
     const resumed = lastEventId !== undefined && lastEventId !== "";
-    // A finished stream is replayed only to a client that has part of it.
-    if (!resumed && state.ended !== undefined) return NO_CONTENT();
-
-    let rest: readonly BackplaneEntry[];
-    if (!resumed || lastEventId === state.head) {
-      rest = state.entries;
-    } else {
-      const index = state.entries.findIndex((entry) => entry.id === lastEventId);
-      if (index !== -1) {
-        // The client has the terminal frame already.
-        if (state.end !== -1 && index >= state.end) return NO_CONTENT();
-        rest = state.entries.slice(index + 1);
-      } else {
-        // An id of an earlier generation (its rest, then its end), or one the backplane no longer knows.
-        const history = await backplane.history([topics.frames], lastEventId);
-        if (history.gone) return NO_CONTENT();
+    let rest: readonly BackplaneEntry[] | undefined;
+    let lost = false;
+    let lastKnown: string | undefined;
+    if (resumed) {
+      // The common reconnect, mid-stream: one history read after the client's id says all there
+      // is to know. The full state (two reads, the whole generation) is read only when it says
+      // nothing (an id the backplane no longer knows, or nothing after it).
+      const history = await backplane.history([topics.frames], lastEventId);
+      if (!history.gone && history.entries.length > 0) {
         rest = history.entries;
+        const now = Date.now();
+        let lastBeat: number | undefined;
+        let frames = false;
+        for (const entry of rest) {
+          const kind = kindOf(entry);
+          if (kind.kind === "frame") frames = true;
+          else if (kind.kind === "beat") lastBeat = kind.time;
+          else if (kind.kind === "end") {
+            if (now - kind.time > this.#retention) return NO_CONTENT();
+            // A terminal entry right after the client's id: the id may be a terminal frame
+            // itself (several instances can declare one lost producer failed at once), which
+            // only the whole generation tells.
+            if (!frames) rest = undefined;
+            lastBeat = undefined;
+            break;
+          }
+        }
+        lost = lastBeat !== undefined && now - lastBeat > 3 * this.#heartbeat;
+      }
+    }
+    if (rest === undefined) {
+      const { state, trimmed } = await readState(backplane, topics);
+      if (trimmed) {
+        this.#onError(
+          new RangeError(`Cannot resume stream ${JSON.stringify(id)}: the backplane no longer holds its start; raise its "maxEvents" or "maxAge"`),
+        );
+      }
+      if (state === undefined) return NO_CONTENT();
+      const status = statusAt(state, Date.now(), this.#heartbeat, this.#retention);
+      if (status === "expired") return NO_CONTENT();
+      // A finished stream is replayed only to a client that has part of it.
+      if (!resumed && state.ended !== undefined) return NO_CONTENT();
+      lost = status === "lost";
+      lastKnown = resumed ? lastEventId : state.head;
+      if (!resumed || lastEventId === state.head) {
+        rest = state.entries;
+      } else {
+        const index = state.entries.findIndex((entry) => entry.id === lastEventId);
+        // The id is unknown, or the client has the terminal frame already.
+        if (index === -1 || (state.end !== -1 && index >= state.end)) return NO_CONTENT();
+        rest = state.entries.slice(index + 1);
       }
     }
     const replay: BackplaneEntry[] = [];
@@ -349,17 +379,18 @@ export class ResumableStreams {
       if (kind.kind === "frame") visible = true;
     }
     if (ended && !visible) return NO_CONTENT();
-    if (!ended && status === "lost") void this.#declareLost(id, topics);
+    if (!ended && lost) void this.#declareLost(id, topics);
+    if (rest.length > 0) lastKnown = rest[rest.length - 1]!.id;
+    const after = lastKnown!;
 
     const controller = new AbortController();
     this.#responses.add(controller);
     const signal = request.signal === undefined ? controller.signal : AbortSignal.any([request.signal, controller.signal]);
-    const lastKnown = rest.length > 0 ? rest[rest.length - 1]!.id : resumed ? lastEventId : state.head;
     const response = follow({
       entries: replay,
       live: ended ? undefined : (listener) => backplane.subscribe(topics.frames, listener),
       gap: async () => {
-        const history = await backplane.history([topics.frames], lastKnown);
+        const history = await backplane.history([topics.frames], after);
         if (history.gone) throw new RangeError(`Cannot follow stream ${JSON.stringify(id)}: the backplane no longer holds its frames`);
         return history.entries;
       },
@@ -423,21 +454,21 @@ export class ResumableStreams {
 
   /**
    * Ends every response this instance serves (clients reconnect, elsewhere if need be) and ends
-   * the producers running here with their failure frame. Does not close a backplane given in the
-   * options. Calling it again does nothing.
+   * the producers running here with their failure frame. Resolves once those producers have
+   * published their end, so that a backplane given in the options can be closed afterwards (one
+   * made by the streams is closed here). Calling it again returns the same promise.
    */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     for (const controller of this.#responses) controller.abort();
     this.#responses.clear();
-    for (const producer of this.#producers.values()) producer.fail(new DOMException("The streams were closed", "AbortError"));
-    if (this.#ownsBackplane) {
-      // Wait for the producers' last publishes before dropping the memory.
-      void Promise.allSettled([...this.#producers.values()].map((producer) => producer.finished)).then(() =>
-        this.#backplane.close()
-      );
-    }
+    const producers = [...this.#producers.values()];
+    for (const producer of producers) producer.fail(new DOMException("The streams were closed", "AbortError"));
+    this.#closing = Promise.allSettled(producers.map((producer) => producer.finished)).then(async () => {
+      if (this.#ownsBackplane) await this.#backplane.close();
+    });
+    return this.#closing;
   }
 
   /** Publishes the failure frame of a stream whose producer has gone silent, once per instance at a time. */

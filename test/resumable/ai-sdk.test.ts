@@ -17,8 +17,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => {
-  chat.close();
+afterAll(async () => {
+  await chat.close();
   (server as unknown as import("node:http").Server).closeAllConnections();
   server.close();
 });

@@ -72,7 +72,7 @@ const server = serve({ fetch: handle, port: 0, hostname: "127.0.0.1" });
 server.once("listening", () => print({ port: (server.address() as AddressInfo).port }));
 
 process.once("SIGTERM", async () => {
-  streams.close();
+  await streams.close();
   await backplane.close();
   (server as import("node:http").Server).closeAllConnections();
   server.close();

@@ -9,8 +9,8 @@ function make(options: ResumableStreamsOptions = {}): ResumableStreams {
   created.push(streams);
   return streams;
 }
-afterEach(() => {
-  for (const streams of created.splice(0)) streams.close();
+afterEach(async () => {
+  await Promise.all(created.splice(0).map((streams) => streams.close()));
 });
 
 async function read(streams: ResumableStreams, id: string, lastEventId?: string): Promise<EventReader> {
