@@ -261,7 +261,8 @@ export class ClusterReader implements Reader {
     if (broken.length > 0) await this.#isolate(reader, broken, undefined);
     const checked = states.filter((state) => !state.broken);
     const call = (command: string, ...args: (string | number)[]) => reader.call(command, ...args);
-    const reply = (await evalScript(call, CHECK, [slot.clock, ...checked.map((state) => state.key)], checked.map((state) => state.position!))) as unknown[];
+    const positions = checked.map((state) => (state.atEntry ? `=${state.position}` : state.position!));
+    const reply = (await evalScript(call, CHECK, [slot.clock, ...checked.map((state) => state.key)], positions)) as unknown[];
     const epoch = typeof reply[0] === "string" && reply[0] !== "" ? reply[0] : undefined;
     const last = parseId(typeof reply[1] === "string" && reply[1] !== "" ? reply[1] : "0-0") ?? [0, 0];
     if (epoch !== undefined && slot.epoch !== undefined && epoch !== slot.epoch) {
@@ -276,8 +277,12 @@ export class ClusterReader implements Reader {
     let ahead: TopicState | undefined;
     for (const [i, state] of checked.entries()) {
       if (!this.#registry.isLive(state)) continue;
-      if (Number(reply[i + 2]) === 1) this.#settings.report(trimmedError(state));
-      if (compareIds(state.parsed!, last) > 0 && (ahead === undefined || compareIds(state.parsed!, ahead.parsed!) > 0)) ahead = state;
+      const code = Number(reply[i + 2]);
+      if (code === 1) this.#settings.report(trimmedError(state));
+      // Gone without a trim, or past the clock: the slot's primary lost what it had acknowledged.
+      const behind = compareIds(state.parsed!, last) > 0;
+      if (code === 2) state.atEntry = false; // reported once: now a point in time, not an entry to find
+      if ((code === 2 || behind) && (ahead === undefined || compareIds(state.parsed!, ahead.parsed!) > 0)) ahead = state;
     }
     if (ahead === undefined) return;
     const clockLast = typeof reply[1] === "string" && reply[1] !== "" ? reply[1] : "none";

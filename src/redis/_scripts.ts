@@ -122,17 +122,23 @@ end
 return result
 `;
 
-// KEYS: clock, then streams to check. ARGV: the reader's position in each of those streams.
-// Returns {epoch or '', last id or '', then 1 for each stream trimmed past its position, else 0}.
-// (A clock behind a position means Redis lost events it had acknowledged: the caller compares.)
+// KEYS: clock, then streams to check. ARGV: the reader's position in each of those streams,
+// prefixed with '=' when it is an entry the reader delivered, which must then still be there.
+// Returns {epoch or '', last id or '', then for each stream 1 if it was trimmed past the position,
+// 2 if the delivered entry is gone without a trim (Redis lost it: a failover), else 0}. (A clock
+// behind a position also means Redis lost acknowledged events: the caller compares.)
 const CHECK_LUA = `${PRELUDE}
 local clock = redis.call('HMGET', KEYS[1], 'epoch', 'last')
 local result = {clock[1] or '', clock[2] or ''}
 for i = 2, #KEYS do
   local lost = 0
+  local text = ARGV[i - 1]
+  local exact = string.sub(text, 1, 1) == '='
+  if exact then text = string.sub(text, 2) end
   if redis.call('EXISTS', KEYS[i]) == 1 then
-    local trimmed, position = deleted(KEYS[i]), parse(ARGV[i - 1])
-    if trimmed ~= nil and position ~= nil and less(position, trimmed) then lost = 1 end
+    local trimmed, position = deleted(KEYS[i]), parse(text)
+    if trimmed ~= nil and position ~= nil and less(position, trimmed) then lost = 1
+    elseif exact and position ~= nil and (trimmed == nil or less(trimmed, position)) and #redis.call('XRANGE', KEYS[i], text, text) == 0 then lost = 2 end
   end
   result[#result + 1] = lost
 end

@@ -17,6 +17,8 @@ export class TopicState {
   /** The last id delivered (or the clock when the topic was added); undefined until then. */
   position: string | undefined = undefined;
   parsed: ParsedId | undefined = undefined;
+  /** Whether the position is an entry this reader delivered (not a start taken from the clock). */
+  atEntry = false;
   /** Redis refused to read the topic's key (it holds another type): it is left out of reads. */
   broken = false;
   readonly ready: Promise<void>;
@@ -41,6 +43,7 @@ export class TopicState {
   start(id: string): void {
     this.position = id;
     this.parsed = parseId(id) ?? [0, 0];
+    this.atEntry = false;
     this.resolveReady();
   }
 
@@ -50,6 +53,7 @@ export class TopicState {
     observe?.(id, parsed);
     this.position = id;
     this.parsed = parsed;
+    this.atEntry = true;
     const entry = new RedisEntry(this.topic, id, fields());
     for (const registration of this.registrations) {
       try {

@@ -13,6 +13,13 @@ import { REDIS_SERVER } from "./redis.ts";
 /** The redis-cli binary: `REDIS_CLI`, else the one on the PATH (Debian ships it with redis-server). */
 export const REDIS_CLI = process.env.REDIS_CLI ?? "redis-cli";
 
+// Nodes still running when the test process exits (a run interrupted before its afterAll) are
+// killed with it, so that an aborted run leaves no cluster behind.
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -99,7 +106,9 @@ export class RedisCluster {
     args.push("--cluster-node-timeout", String(nodeTimeout), "--dir", dir, "--save", "", "--appendonly", "no", "--logfile", "");
     const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.#processes.set(port, child);
+    live.add(child);
     child.once("exit", () => {
+      live.delete(child);
       if (this.#processes.get(port) === child) this.#processes.delete(port);
     });
     return new Promise<void>((resolve, reject) => {
