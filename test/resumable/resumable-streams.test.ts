@@ -274,11 +274,43 @@ describe("ResumableStreams in memory", () => {
     expect((await read(streams, "r", reader.lastEventId)).data).toEqual(["2"]);
   });
 
-  it("checks its options and arguments", () => {
+  it("delivers every frame once, in order, to a reader that lags while frames keep coming", async () => {
+    const streams = make();
+    const source = new ManualSource();
+    await streams.start("s", source.start);
+    const expected = Array.from({ length: 3000 }, (_, i) => `frame ${i}`);
+    source.push(...expected.slice(0, 1000));
+    const response = await streams.subscribe(request("s"), "s");
+    // Nothing is read while 2 000 more frames are produced.
+    source.push(...expected.slice(1000));
+    source.end();
+    await vi.waitFor(async () => expect(await streams.status("s")).toBe("done"));
+    const reader = new EventReader(response);
+    await reader.ended;
+    expect(reader.data).toEqual(expected);
+  });
+
+  it("ends at the first terminal frame when several were published, and answers 204 after any of them", async () => {
+    const backplane = new MemoryBackplane();
+    const streams = make({ backplane, heartbeat: 1000 });
+    backplane.publish("resumable:t:head", { comment: "hertz:head", data: String(Date.now()) });
+    backplane.publish("resumable:t", { comment: `hertz:beat ${Date.now()}` });
+    const frame = backplane.publish("resumable:t", { data: "a" });
+    // Two instances that noticed the same silence at once.
+    const first = backplane.publish("resumable:t", { comment: `hertz:end failed ${Date.now()}`, event: "error", data: "1" });
+    const second = backplane.publish("resumable:t", { comment: `hertz:end failed ${Date.now()}`, event: "error", data: "2" });
+    expect((await read(streams, "t", frame)).messages).toMatchObject([{ type: "error", data: "1" }]);
+    expect((await streams.subscribe(request("t", first), "t")).status).toBe(204);
+    expect((await streams.subscribe(request("t", second), "t")).status).toBe(204);
+    expect(await streams.status("t")).toBe("failed");
+  });
+
+  it("checks its options and arguments", async () => {
     expect(() => new ResumableStreams({ heartbeat: 0 })).toThrow(RangeError);
     expect(() => new ResumableStreams({ prefix: "" })).toThrow(TypeError);
     const streams = make();
-    expect(streams.start("", [])).rejects.toThrow(TypeError);
+    await expect(streams.start("", [])).rejects.toThrow(TypeError);
+    await expect(streams.subscribe(request("x"), "")).rejects.toThrow(TypeError);
   });
 });
 
