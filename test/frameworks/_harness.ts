@@ -20,6 +20,8 @@ import { freePort, ROOT, type RunningServer, startProcess } from "../_helpers/ru
 export const FRAMEWORKS = join(ROOT, "test/frameworks");
 const CACHE = join(FRAMEWORKS, ".cache");
 const NODE_MATRIX = join(ROOT, "test/node-matrix");
+/** For every build and server: no telemetry calls home (only the npm registry is reachable in CI). */
+const QUIET = { NEXT_TELEMETRY_DISABLED: "1", ASTRO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" };
 
 export interface App {
   /** The folder under test/frameworks/. */
@@ -46,7 +48,7 @@ export function nodeBinary(runtime: App["runtime"]): string {
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...QUIET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -171,6 +173,7 @@ export async function start(app: App): Promise<StartedApp> {
     readyPath: "/debug",
     timeoutMs: 60_000,
     env: {
+      ...QUIET,
       PORT: String(port),
       HOST: "127.0.0.1",
       // SvelteKit's adapter-node takes the origin from here (it assumes https otherwise, and
