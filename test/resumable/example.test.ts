@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mockAnswer } from "../../examples/ai/mock-upstream.ts";
 import { chromiumAvailable, launchChromium } from "../_helpers/browser.ts";
+import { RedisServer, redisRequirement } from "../_helpers/redis.ts";
 import { available, binary, freePort, type RunningServer, type RuntimeName, startProcess } from "../_helpers/runtimes.ts";
 import { EventReader } from "./_events.ts";
 
@@ -118,5 +119,30 @@ describe.skipIf(!chromiumAvailable())("the AI chat panel in Chromium", () => {
       cancelled,
     );
     expect(await page.textContent("[data-testid=ai-state]")).toBe("stopped");
+  });
+});
+
+describe.skipIf(redisRequirement() === "skip")("the AI chat example with REDIS_URL", () => {
+  let redis: RedisServer;
+  let servers: RunningServer[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    servers = await Promise.all([0, 1].map(() => start("node", { REDIS_URL: redis.url, MOCK_INTERVAL: "20" })));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await redis?.stop();
+  });
+
+  it("shares generations between two processes: started on one, followed on the other", async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const onA = new EventReader(await post(a.url, "shared-1", "two processes"));
+    await onA.until(() => onA.messages.length >= 5);
+    const onB = new EventReader(await fetch(`${b.url}/api/chat/shared-1/stream`));
+    await Promise.all([onA.ended, onB.ended]);
+    expect(onB.data).toEqual(onA.data);
+    expect(onB.messages.map((m) => m.lastEventId)).toEqual(onA.messages.map((m) => m.lastEventId));
+    expect(deltas(onB)).toBe(mockAnswer("two processes"));
+    expect((await fetch(`${b.url}/api/chat/shared-1/stream`)).status).toBe(204);
   });
 });
