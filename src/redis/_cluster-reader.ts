@@ -15,8 +15,8 @@ import { compareIds, decodeFields, entriesOf, parseId, streamsOf } from "./_code
 import { brokenError, type Reader, type ReaderSettings, trimmedError } from "./_reader.ts";
 import { ADVANCE, CHECK, evalScript } from "./_scripts.ts";
 import { Alarm, backoff, TopicRegistry, type TopicState } from "./_topic-state.ts";
-import type { RedisClusterLike } from "./redis-backplane.ts";
 import { RedisBackplaneError, redisError } from "./redis-backplane-error.ts";
+import type { RedisClusterLike } from "./redis-client.ts";
 
 /** The topics of one hash slot that this instance reads. */
 class SlotState {

@@ -9,8 +9,8 @@ import type { BackplaneListener, BackplaneSubscription } from "../hub/backplane.
 import { compareIds, decodeFields, entriesOf, type ParsedId, parseId, streamsOf, type TopicKeys } from "./_codec.ts";
 import { type Call, CHECK, evalScript } from "./_scripts.ts";
 import { Alarm, backoff, TopicRegistry, type TopicState } from "./_topic-state.ts";
-import type { RedisClientLike } from "./redis-backplane.ts";
 import { messageOf, RedisBackplaneError, redisError } from "./redis-backplane-error.ts";
+import type { RedisClientLike } from "./redis-client.ts";
 
 /** What both readers are given. */
 export interface ReaderSettings {
