@@ -181,11 +181,18 @@ export class AiChat {
   }
 }
 
-/** The streams' backplane from REDIS_URL, if set: a RedisBackplane sized for whole answers. */
-export async function backplaneFromEnv(prefix: string): Promise<Backplane | undefined> {
+/**
+ * A RedisBackplane from REDIS_URL, or undefined when it is not set. Its default bounds hold whole
+ * answers (10 000 frames at most, plus heartbeats, kept an hour); a hub passes its replay bounds.
+ * ioredis is imported only when REDIS_URL is set, under a computed name, so that a Worker bundle
+ * (no REDIS_URL there) does not pull it in.
+ */
+export async function backplaneFromEnv(
+  prefix: string,
+  bounds: { maxEvents?: number; maxAge?: number } = {},
+): Promise<Backplane | undefined> {
   const url = env("REDIS_URL");
   if (!url) return undefined;
-  // A computed specifier: bundlers leave it alone, so a Worker bundle does not pull in ioredis.
   const name = "ioredis";
   const { Redis } = (await import(name)) as typeof import("ioredis");
   const { RedisBackplane } = await import("../../src/redis/index.ts");
@@ -194,8 +201,7 @@ export async function backplaneFromEnv(prefix: string): Promise<Backplane | unde
     redis.once("ready", () => resolve());
     redis.once("error", reject);
   });
-  // A whole answer (10 000 frames at most, plus heartbeats), kept an hour.
-  return new RedisBackplane({ redis, prefix, maxEvents: 20_000, maxAge: 3_600_000 });
+  return new RedisBackplane({ redis, prefix, maxEvents: bounds.maxEvents ?? 20_000, maxAge: bounds.maxAge ?? 3_600_000 });
 }
 
 let shared: Promise<AiChat> | undefined;

@@ -113,8 +113,8 @@ export function follow(options: FollowOptions): Response {
   };
 
   // The silence watch: one timer that re-arms itself from the time of the newest live entry,
-  // rather than a clearTimeout and setTimeout per entry (a timer per token cost more than the
-  // rest of the relay's work on a frame).
+  // rather than a clearTimeout and a setTimeout per token (timer bookkeeping showed up in the
+  // relay's CPU profile; a Date.now() per entry does not).
   let heard = Date.now();
   const check = (): void => {
     if (done || ending) return;
