@@ -2,6 +2,7 @@
 // the server sent them (nothing decompressed, nothing buffered), stamps each event with the time
 // its chunk arrived, and leaves by destroying its socket, as a closed browser tab does.
 import { type IncomingHttpHeaders, request } from "node:http";
+import { constants, createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 
 export interface ReceivedEvent {
   event: string;
@@ -29,10 +30,15 @@ export interface OpenStream {
   close(): void;
 }
 
-/** Opens `url` and resolves once the status line and headers have arrived. */
-export function open(url: string, headers: Record<string, string> = {}): Promise<OpenStream> {
+/** Opens `url` and resolves once the status line and headers have arrived (rejects after `timeoutMs`). */
+export function open(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`No response headers from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const req = request(url, { agent: false, headers: { accept: "text/event-stream", ...headers } }, (res) => {
+      clearTimeout(timer);
       const events: ReceivedEvent[] = [];
       const waiters = new Set<() => void>();
       let text = "";
@@ -42,7 +48,19 @@ export function open(url: string, headers: Record<string, string> = {}): Promise
       const wake = () => {
         for (const waiter of waiters) waiter();
       };
-      res.on("data", (chunk: Buffer) => {
+      // A compressed body is decompressed as it arrives, so that what a compressor held back shows.
+      const flush = { flush: constants.Z_SYNC_FLUSH };
+      const encoding = res.headers["content-encoding"];
+      const decoder =
+        encoding === "gzip"
+          ? createGunzip(flush)
+          : encoding === "br"
+            ? createBrotliDecompress({ flush: constants.BROTLI_OPERATION_FLUSH })
+            : encoding === "deflate"
+              ? createInflate(flush)
+              : undefined;
+      const body = decoder === undefined ? res : res.pipe(decoder);
+      body.on("data", (chunk: Buffer) => {
         const at = Date.now();
         const part = chunk.toString("utf8");
         text += part;
@@ -74,8 +92,10 @@ export function open(url: string, headers: Record<string, string> = {}): Promise
         ended = true;
         wake();
       };
-      res.on("end", finish);
-      res.on("close", finish);
+      // The decoder's end, not the socket's: it may still hold the last event when the socket closes.
+      body.on("end", finish);
+      body.on("close", finish);
+      body.on("error", finish);
       res.on("error", finish);
       const waitFor = <T>(check: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
         new Promise((resolveWait, rejectWait) => {
@@ -116,7 +136,10 @@ export function open(url: string, headers: Record<string, string> = {}): Promise
         },
       });
     });
-    req.once("error", reject);
+    req.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     req.end();
   });
 }

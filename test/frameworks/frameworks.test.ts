@@ -202,6 +202,38 @@ for (const app of APPS) {
       }
     });
 
+    // Measured, not asserted: what the framework's compression does when a user's own Cache-Control
+    // drops no-transform (the README's table reports it).
+    test("measured: compression when the response's Cache-Control lacks no-transform", async () => {
+      const stream = await open(`${server.url}/sse?count=5&interval=150&cache-control=no-cache`, { "accept-encoding": "gzip, deflate, br" }, 3000).catch(
+        () => undefined,
+      );
+      if (stream === undefined) {
+        measured.withoutNoTransform = "stalled: no response headers within 3 s";
+        return;
+      }
+      try {
+        expect(stream.status).toBe(200);
+        const encoding = stream.headers["content-encoding"] ?? "identity";
+        let received = 0;
+        try {
+          for (; received < 5; received++) await stream.event(received + 1, 2000);
+        } catch {
+          // Held back: counted below.
+        }
+        const chunks = new Set(stream.events.map((event) => event.chunk)).size;
+        const lags = stream.events.slice(1).map((event) => event.at - Number(event.data));
+        measured.withoutNoTransform =
+          received < 5
+            ? `${encoding}, stalled: ${received} of 5 events within 2 s each (lags ${lags.join(", ")} ms)`
+            : chunks === stream.events.length && Math.max(...lags) < 100
+              ? `${encoding}, event by event`
+              : `${encoding}, buffered: 6 events in ${chunks} chunks, worst lag ${Math.max(...lags)} ms`;
+      } finally {
+        stream.close();
+      }
+    });
+
     test("a departed client is noticed: stream.signal aborts, cleanup runs once", async () => {
       const delays: number[] = [];
       const paths = new Set<string>();

@@ -4,7 +4,8 @@
 //
 //   GET  /sse?count=N&interval=MS  an sseResponse() stream: an "open" event, then N events MS apart
 //                                  (data: the sender's Date.now()), or with N = 0 silence until the
-//                                  client leaves; keep-alive every second
+//                                  client leaves; keep-alive every second; &cache-control=V sets the
+//                                  response's Cache-Control as a user might (without no-transform)
 //   GET  /hub?topic=T              a hub subscription (Last-Event-ID honoured); topics starting
 //                                  with "private" are refused by onSubscribe with a 403
 //   POST /publish?topic=T          publishes the request body as a "message" event, answers its id
@@ -65,6 +66,7 @@ export function createRoutes(hertz, options = {}) {
     const url = new URL(request.url);
     const count = Number(url.searchParams.get("count") ?? 0);
     const interval = Number(url.searchParams.get("interval") ?? 100);
+    const cacheControl = url.searchParams.get("cache-control");
     return sseResponse(
       request,
       async (stream) => {
@@ -88,7 +90,7 @@ export function createRoutes(hertz, options = {}) {
           await stream.send({ id: String(i), data: String(Date.now()) });
         }
       },
-      { keepAlive: KEEP_ALIVE },
+      { keepAlive: KEEP_ALIVE, headers: cacheControl === null ? undefined : { "cache-control": cacheControl } },
     );
   }
 
