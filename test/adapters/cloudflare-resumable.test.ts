@@ -81,7 +81,7 @@ describe.skipIf(!available("workerd"))("ResumableStreamObject on workerd", () =>
     expect(await status("s2")).toBe("done");
   });
 
-  it("stops the producer on DELETE: readers get the stop frame, a new POST starts again, one at a time", async () => {
+  it("stops the producer on DELETE: readers get the stop frame, a new POST starts again, one at a time, a bad one gets a 400", async () => {
     const reader = await start("s3", 100_000);
     await reader.count(3);
     expect((await fetch(`${base}/?stream=s3`, { method: "POST", body: JSON.stringify({ tokens: 1 }) })).status).toBe(409);
@@ -91,6 +91,8 @@ describe.skipIf(!available("workerd"))("ResumableStreamObject on workerd", () =>
     expect(reader.messages.at(-1)).toMatchObject({ type: "stop", data: '{"reason":"stopped"}' });
     expect(await status("s3")).toBe("stopped");
     expect(await (await fetch(`${base}/?stream=s3`, { method: "DELETE" })).json()).toEqual({ stopped: false });
+    const refused = await fetch(`${base}/?stream=s3`, { method: "POST", body: "not json" });
+    expect(refused.status).toBe(400);
     const next = await start("s3", 5);
     await next.until(() => next.ended, "the second generation");
     expect(next.messages.map((message) => message.data)).toEqual(tokens(1, 5));

@@ -127,10 +127,12 @@ export class ResumableStreamObject<Env = unknown> {
   /**
    * Makes the source of a new generation from the `POST` request that starts it: an upstream
    * event-stream `Response`, a stream or iterable of events, or a function of the stream's
-   * `signal` returning one (see `ResumableStreams.start`). Override it; the default refuses.
+   * `signal` returning one (see `ResumableStreams.start`). Override it; the default throws. A
+   * `TypeError`, `RangeError` or `SyntaxError` it throws (a request it refuses) becomes a 400 with
+   * its message.
    */
   produce(request: Request): ResumableSource | Promise<ResumableSource> {
-    throw new TypeError(`Cannot start a stream: ${this.constructor.name} does not override produce() (got ${request.method} ${request.url})`);
+    throw new Error(`Cannot start a stream: ${this.constructor.name} does not override produce() (got ${request.method} ${request.url})`);
   }
 
   /** Serves the stream: `POST` starts it, `GET` resumes it, `DELETE` stops it; anything else gets a 405. */
@@ -143,8 +145,17 @@ export class ResumableStreamObject<Env = unknown> {
       });
     }
     if ((await this.streams.status(STREAM)) === "active") return textResponse(409, "Cannot start the stream: a generation is running");
+    let source: ResumableSource;
     try {
-      await this.streams.start(STREAM, await this.produce(request));
+      source = await this.produce(request);
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) {
+        return textResponse(400, error.message);
+      }
+      throw error;
+    }
+    try {
+      await this.streams.start(STREAM, source);
     } catch (error) {
       if (error instanceof TypeError && /already active/.test(error.message)) {
         return textResponse(409, "Cannot start the stream: a generation is running");
