@@ -117,7 +117,10 @@ export class ClusterReader implements Reader {
     });
     this.#reader = reader;
     reader.on("error", (error: unknown) => {
-      if (!this.#closed) this.#fail(redisError("Cannot read events", error));
+      if (this.#closed) return;
+      this.#fail(redisError("Cannot read events", error));
+      // A node may have failed over: check for losses before delivering anything read since.
+      this.#sweep = true;
     });
     reader.on("smessage", (channel: unknown) => {
       const slot = this.#byChannel.get(String(channel));
@@ -133,6 +136,8 @@ export class ClusterReader implements Reader {
     reader.on("+subscriber", resync);
     reader.on("-subscriber", resync);
     reader.on("-node", resync);
+    reader.on("+node", resync);
+    reader.on("node error", resync);
     this.#loop = this.#run(reader);
   }
 
@@ -161,7 +166,15 @@ export class ClusterReader implements Reader {
         }
         const dirty = [...this.#dirty];
         this.#dirty.clear();
-        await Promise.all(dirty.map((slot) => this.#read(reader, slot)));
+        const replies = await Promise.all(dirty.map((slot) => this.#read(reader, slot)));
+        if (this.#sweep) {
+          // Something happened to the cluster while reading (a failover may have lost the entries
+          // at the positions, and a read resent by the client to the new primary would skip past
+          // the loss unseen): check first, then read again from the same positions.
+          for (const slot of dirty) this.#dirty.add(slot);
+          continue;
+        }
+        for (const reply of replies) if (reply !== undefined) this.#dispatch(reply.slot, reply.active, reply.reply);
         failures = 0;
         this.#failing = false;
       } catch (error) {
@@ -192,10 +205,13 @@ export class ClusterReader implements Reader {
     }
   }
 
-  /** Reads the slot's topics from their positions, without blocking, and delivers in id order. */
-  async #read(reader: RedisClusterLike, slot: SlotState): Promise<void> {
+  /** Reads the slot's topics from their positions, without blocking. */
+  async #read(
+    reader: RedisClusterLike,
+    slot: SlotState,
+  ): Promise<{ slot: SlotState; active: readonly TopicState[]; reply: unknown } | undefined> {
     const active = [...slot.topics].filter((state) => state.position !== undefined && !state.broken);
-    if (active.length === 0) return;
+    if (active.length === 0) return undefined;
     const args: (string | number)[] = ["COUNT", this.#settings.batchSize, "STREAMS"];
     for (const state of active) args.push(state.key);
     for (const state of active) args.push(state.position!);
@@ -206,8 +222,13 @@ export class ClusterReader implements Reader {
       if (redisError("", error).kind !== "refused") throw error;
       await this.#isolate(reader, active, error);
       this.#dirty.add(slot);
-      return;
+      return undefined;
     }
+    return { slot, active, reply };
+  }
+
+  /** Delivers one slot's read in id order, each entry once. */
+  #dispatch(slot: SlotState, active: readonly TopicState[], reply: unknown): void {
     const byKey = new Map(active.map((state) => [state.key, state]));
     const items: { state: TopicState; id: string; parsed: readonly [number, number]; fields: unknown }[] = [];
     let cut: readonly [number, number] | undefined;

@@ -109,7 +109,7 @@ export interface RedisClusterLike {
   /** A message on a shard channel. */
   on(event: "smessage", listener: (channel: string, message: string) => void): unknown;
   /** A shard subscriber or node came or went. */
-  on(event: "+subscriber" | "-subscriber" | "-node", listener: () => void): unknown;
+  on(event: "+subscriber" | "-subscriber" | "+node" | "-node" | "node error", listener: () => void): unknown;
   /** Closes the client's connections. */
   disconnect(): void;
   /** The client's settings; `keyPrefix` must not be set (use the backplane's `prefix`). */

@@ -267,10 +267,10 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
   it("survives SIGKILL of a primary with replicas: keeps delivering after the failover, resumes where the data survived, and reports what it lost", async () => {
     const cluster = await RedisCluster.start({ primaries: 3, replicas: 1, nodeTimeout: 1_000 });
     // Publishes fail (rather than wait) while their primary is down: the test retries them.
-    const redis = new Cluster(cluster.nodes, { enableOfflineQueue: true, redisOptions: { commandTimeout: 2_000 } });
+    const redis = new Cluster(cluster.nodes, { enableOfflineQueue: true, redisOptions: { commandTimeout: 10_000 } });
     // Each step is bounded, so that a failure says which one did not happen.
     const step = <T>(what: string, promise: Promise<T>): Promise<T> =>
-      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Timed out: ${what}; reported: ${errors.map(String).join(" | ")}`)), 15_000))]);
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Timed out: ${what}; reported: ${errors.map(String).join(" | ")}`)), 30_000))]);
     const errors: unknown[] = [];
     let onLost: (() => void) | undefined;
     const backplane = new RedisBackplane({
@@ -339,7 +339,7 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
 
       // Publishing works again once the client has found the new primary.
       let after: string | undefined;
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000;
       while (after === undefined) {
         if (Date.now() > deadline) throw new Error(`Timed out: publishing after the failover; reported: ${errors.map(String).join(" | ")}`);
         try {
