@@ -177,10 +177,15 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
  * the leading BOM, which is dropped once per stream whether it arrives as bytes or as text.
  */
 class _Parser implements EventStreamParser {
-  readonly #decoder = new _Utf8Decoder((text) => this.#text(text));
+  // A chunk of bytes can give two texts (a character completed across chunks, then the rest): if
+  // a callback resets the parser during the first, the second is dropped with the rest of the chunk.
+  readonly #decoder = new _Utf8Decoder((text) => {
+    if (this.#splitter.generation === this.#generation) this.#text(text);
+  });
   readonly #splitter: _LineSplitter;
   readonly #interpreter: _EventInterpreter;
   #atStart = true; // No text seen yet: a leading BOM is still to be dropped.
+  #generation = 0; // The splitter's generation when the chunk being decoded was fed.
 
   constructor(callbacks: _Callbacks, maxEventSize: number, lastEventId: string) {
     this.#interpreter = new _EventInterpreter(callbacks, maxEventSize, lastEventId);
@@ -194,6 +199,7 @@ class _Parser implements EventStreamParser {
       this.#text(rest);
       if (this.#splitter.generation === generation) this.#text(chunk);
     } else if (chunk instanceof Uint8Array) {
+      this.#generation = this.#splitter.generation;
       this.#decoder.decode(chunk);
     } else {
       throw new TypeError(`Cannot feed parser: expected a Uint8Array or a string, got ${chunk === null ? "null" : typeof chunk}`);

@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SSEMessage } from "../../src/core/event.ts";
+import { createParser } from "../../src/parser/create-parser.ts";
 import { _EventInterpreter } from "../../src/parser/_event-interpreter.ts";
 import { _LineSplitter } from "../../src/parser/_line-splitter.ts";
 import { _Utf8Decoder } from "../../src/parser/_utf8-decoder.ts";
@@ -79,5 +80,29 @@ describe("_EventInterpreter", () => {
     expect(messages).toEqual([{ type: "e", data: "a\n", lastEventId: "7" }]);
     expect(retries).toEqual([30]);
     expect(interpreter.lastEventId).toBe("7");
+  });
+});
+
+describe("createParser with a reset from a callback", () => {
+  it("drops the rest of a chunk even when the chunk completes a character first", () => {
+    const messages: SSEMessage[] = [];
+    const errors: string[] = [];
+    // The line "data: xxxxxé" passes maxEventSize only when the é completed by the second chunk
+    // arrives; onError resets, and what follows in that chunk must not be parsed. The blank lines
+    // first make the first chunk ASCII, so that the second goes to the non-streaming decoder.
+    const parser = createParser({
+      maxEventSize: 11,
+      onEvent: (m) => void messages.push(m),
+      onError: (e) => {
+        errors.push(e.type);
+        parser.reset();
+      },
+    });
+    const bytes = new TextEncoder().encode(`${"\n".repeat(100)}data: xxxxxé\n\ndata: next\n\n`);
+    const cut = bytes.indexOf(0xc3) + 1;
+    parser.feed(bytes.subarray(0, cut));
+    parser.feed(bytes.subarray(cut));
+    expect(errors).toEqual(["max-event-size-exceeded"]);
+    expect(messages).toEqual([]);
   });
 });
