@@ -3,10 +3,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SSEMessage } from "../../src/core/event.ts";
-import { createParser } from "../../src/parser/create-parser.ts";
 import { _EventInterpreter } from "../../src/parser/_event-interpreter.ts";
 import { _LineSplitter } from "../../src/parser/_line-splitter.ts";
 import { _Utf8Decoder } from "../../src/parser/_utf8-decoder.ts";
+import { createParser } from "../../src/parser/create-parser.ts";
 
 function decodeAll(chunks: Uint8Array[]): string {
   let text = "";
