@@ -5,8 +5,9 @@
  * - **relay CPU per frame**: one upstream event-stream `Response` of `--frames` frames (20 000
  *   OpenAI-style `chat.completion.chunk` frames of about 200 bytes, one per chunk, produced as
  *   fast as they are read) served over loopback HTTP (@hono/node-server) to one client in the
- *   same process, three ways: piped through untouched (`new Response(upstream.body)`, the
- *   baseline), relayed by `ResumableStreams` on its in-memory backplane (`start()` then
+ *   same process, four ways: piped through untouched (`new Response(upstream.body)`, the
+ *   baseline), proxied (parser stream, a new id per frame, encoder stream: a relay without
+ *   resumption), relayed by `ResumableStreams` on its in-memory backplane (`start()` then
  *   `subscribe()`: parsed, published, re-encoded with new ids), and relayed on a
  *   `RedisBackplane` (a real redis-server on this machine, whose own CPU is not counted).
  *   Reported: process CPU (user + system) per frame, median of `--rounds` (5) rounds run
@@ -27,7 +28,8 @@ import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import type { Backplane } from "../src/hub/index.ts";
 import { MemoryBackplane } from "../src/hub/index.ts";
-import { createParser } from "../src/parser/index.ts";
+import { EventStreamEncoderStream } from "../src/index.ts";
+import { createParser, EventStreamParserStream } from "../src/parser/index.ts";
 import { RedisBackplane } from "../src/redis/index.ts";
 import { ResumableStreams } from "../src/resumable/index.ts";
 import { RedisServer } from "../test/_helpers/redis.ts";
@@ -67,7 +69,7 @@ function upstream(frames: number): Response {
   return new Response(body, { headers: { "content-type": "text/event-stream" } });
 }
 
-type Variant = "pipe" | "relay-memory" | "relay-redis";
+type Variant = "pipe" | "proxy" | "relay-memory" | "relay-redis";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -113,7 +115,7 @@ function streamsOn(backplane: Backplane): ResumableStreams {
 }
 
 async function relayRound(variant: Variant): Promise<{ cpu: number; wall: number }> {
-  const backplane: Backplane | undefined = variant === "pipe"
+  const backplane: Backplane | undefined = variant === "pipe" || variant === "proxy"
     ? undefined
     : variant === "relay-memory"
     ? new MemoryBackplane({ maxEvents: FRAMES + 100, maxAge: 600_000 })
@@ -121,7 +123,17 @@ async function relayRound(variant: Variant): Promise<{ cpu: number; wall: number
   const streams = backplane === undefined ? undefined : streamsOn(backplane);
   let ids = 0;
   const server = await listen(async (request) => {
-    if (streams === undefined) return new Response(upstream(FRAMES).body, { headers: { "content-type": "text/event-stream" } });
+    if (variant === "pipe") return new Response(upstream(FRAMES).body, { headers: { "content-type": "text/event-stream" } });
+    if (variant === "proxy") {
+      // What a relay without resumption costs: parse, give each frame a new id, encode.
+      let n = 0;
+      const body = upstream(FRAMES)
+        .body!.pipeThrough(new EventStreamParserStream())
+        .pipeThrough(new TransformStream({ transform: (m, c) => c.enqueue({ data: m.data, id: ++n }) }))
+        .pipeThrough(new EventStreamEncoderStream());
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    }
+    if (streams === undefined) throw new Error("unreachable");
     const id = `s${++ids}`;
     await streams.start(id, upstream(FRAMES));
     return streams.subscribe(request, id);
@@ -142,6 +154,7 @@ async function relayRound(variant: Variant): Promise<{ cpu: number; wall: number
 
 const relay: Record<Variant, { cpu: number[]; wall: number[] }> = {
   pipe: { cpu: [], wall: [] },
+  proxy: { cpu: [], wall: [] },
   "relay-memory": { cpu: [], wall: [] },
   "relay-redis": { cpu: [], wall: [] },
 };
