@@ -14,7 +14,7 @@ const BUDGETS: Record<string, number> = {
   hub: 8_000,
   hono: 3_000,
   bun: 500,
-  redis: 7_000,
+  redis: 11_500,
   cloudflare: 11_000,
   node: 3_200,
   otel: 1_500,
