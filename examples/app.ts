@@ -7,13 +7,21 @@
 //   GET  /price                             AAPL and AMZN prices every second, id = ms since epoch
 //   GET  /chat/sse?username=U               a chat user's stream: `broadcast` and `direct` events
 //   POST /chat/broadcast?from=F&message=M   to everyone
-//   POST /chat/direct?from=F&to=U&message=M to one connected user (404 if U is not connected)
+//   POST /chat/direct?from=F&to=U&message=M to one user (202, kept for U's replay)
 //
 // Prices and chat go through an SSEHub, so a client that reconnects with Last-Event-ID gets what
 // it missed from the hub's replay log.
+//
+// Topics are capabilities: `user:U` carries U's direct messages, so subscribing to it is
+// authorised here, before the hub sees the request. A name becomes a claim: the first
+// subscription for U gets a signed session for U (an HttpOnly cookie for the demo page, and an
+// X-Chat-Session response header for curl), and while U is claimed (connected, or within the
+// replay window after leaving) subscribing as U or sending `from=U` needs that session (403
+// otherwise). Names nobody holds stay usable as `from`, as in the original.
 import { SSEHub } from "../src/hub/index.ts";
 import { getLastEventId, sseResponse } from "../src/index.ts";
 import { PAGE } from "./page.ts";
+import { SESSION_HEADER, Sessions } from "./session.ts";
 
 /** The JSON payload of a chat event, field for field as in the original Go example. */
 export interface ChatMessage {
@@ -31,6 +39,13 @@ export interface AppOptions {
   interval?: number;
   /** Where request logs go. @default {console.log} */
   log?: (line: string) => void;
+  /**
+   * The key that signs chat sessions, shared by the instances behind a load balancer (the runtime
+   * folders read it from the CHAT_SECRET environment variable). @default {a random key per process}
+   */
+  secret?: string;
+  /** How long a name stays claimed after its last connection left: the replay window. @default {300000} */
+  claimWindow?: number;
 }
 
 export interface App {
@@ -56,10 +71,63 @@ export function priceAt(symbol: string, time: number): number {
 const text = (status: number, body: string) =>
   new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 
+/** A user-provided value as it may go into a log line: control characters escaped, so no one forges lines. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters to escape
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+export const forLog = (value: string): string =>
+  value.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+const MAX_NAME = 64;
+const MAX_MESSAGE = 4096;
+const MAX_CLAIMS = 10_000;
+
+/** Who holds which chat name: connected users, and those who left less than `window` ago. */
+class Claims {
+  readonly #until = new Map<string, number>();
+  constructor(
+    readonly hub: SSEHub,
+    readonly window: number,
+  ) {}
+
+  /** Whether `name` is held by someone. */
+  held(name: string, now = Date.now()): boolean {
+    if (this.hub.count(`user:${name}`) > 0) {
+      // Connected: the window starts again from now (a runtime that never reports the
+      // disconnect, through request.signal, still gets a window from the last time it was seen).
+      this.#until.set(name, now + this.window);
+      return true;
+    }
+    const until = this.#until.get(name);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#until.delete(name);
+    return false;
+  }
+
+  /** Claims `name` for a subscription; the claim runs for `window` after `signal` aborts. */
+  claim(name: string, signal: AbortSignal): void {
+    if (this.#until.size >= MAX_CLAIMS) this.#sweep();
+    this.#until.set(name, Date.now() + this.window);
+    signal.addEventListener("abort", () => this.#until.set(name, Date.now() + this.window), { once: true });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [name, until] of this.#until) if (until <= now && this.hub.count(`user:${name}`) === 0) this.#until.delete(name);
+  }
+}
+
 export function createApp(options: AppOptions = {}): App {
   const hub = options.hub ?? new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
   const interval = options.interval ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
+  const sessions = new Sessions(options.secret);
+  const claims = new Claims(hub, options.claimWindow ?? 5 * 60_000);
+  /** Whether `request` may act as `name`: nobody holds it, or the request carries its session. */
+  const mayActAs = async (request: Request, name: string): Promise<boolean> =>
+    !claims.held(name) || (await sessions.verify(Sessions.tokenOf(request))) === name;
+  const forbidden = (name: string) =>
+    text(403, `the name ${JSON.stringify(name)} is taken: send its session (the cookie, or the ${SESSION_HEADER} header)`);
   let ticker: ReturnType<typeof setInterval> | undefined;
   let lastPriceId = 0;
 
@@ -81,17 +149,38 @@ export function createApp(options: AppOptions = {}): App {
     ticker = setInterval(publishPrices, interval);
   };
 
-  const chat = async (url: URL, type: ChatMessage["Type"]): Promise<Response> => {
+  const chat = async (request: Request, url: URL, type: ChatMessage["Type"]): Promise<Response> => {
     const from = url.searchParams.get("from") ?? "";
     const message = url.searchParams.get("message") ?? "";
     const to = type === "direct" ? (url.searchParams.get("to") ?? "") : "";
     if (!from || !message || (type === "direct" && !to)) {
       return text(400, type === "direct" ? "from, to and message are required" : "from and message are required");
     }
-    if (type === "direct" && hub.count(`user:${to}`) === 0) return text(404, `user ${JSON.stringify(to)} is not connected`);
+    if (from.length > MAX_NAME || to.length > MAX_NAME || message.length > MAX_MESSAGE) {
+      return text(400, `names have at most ${MAX_NAME} characters, messages ${MAX_MESSAGE}`);
+    }
+    if (!(await mayActAs(request, from))) return forbidden(from);
     const payload: ChatMessage = { Type: type, From: from, To: to, Message: message, Timestamp: new Date().toISOString() };
     const id = await hub.publish({ event: type, data: payload }, { topic: type === "direct" ? `user:${to}` : "chat" });
-    return Response.json({ id, ...payload });
+    // A direct message is accepted whether or not its addressee is connected (it is kept for
+    // their replay), so the answer does not tell who is online.
+    return Response.json({ id, ...payload }, { status: type === "direct" ? 202 : 200 });
+  };
+
+  const join = async (request: Request, url: URL): Promise<Response> => {
+    const username = url.searchParams.get("username") ?? "";
+    if (!username) return text(400, "username is required");
+    if (username.length > MAX_NAME) return text(400, `a username has at most ${MAX_NAME} characters`);
+    const session = await sessions.verify(Sessions.tokenOf(request));
+    // The topic user:U is a capability: only U's session may subscribe to it while U is claimed.
+    if (session !== username && claims.held(username)) return forbidden(username);
+    const token = await sessions.sign(username);
+    claims.claim(username, request.signal);
+    log(`${forLog(username)} joined the chat`);
+    return hub.subscribe(request, {
+      topics: ["chat", `user:${username}`],
+      headers: { "Set-Cookie": Sessions.cookie(token, url.protocol === "https:"), [SESSION_HEADER]: token },
+    });
   };
 
   return {
@@ -104,7 +193,7 @@ export function createApp(options: AppOptions = {}): App {
         case "GET /":
           return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
         case "GET /sse":
-          log(`last event ID: ${getLastEventId(request) ?? ""}`);
+          log(`last event ID: ${forLog(getLastEventId(request) ?? "")}`);
           return sseResponse(request, async (stream) => {
             while (!stream.signal.aborted) {
               await stream.send({ event: "timestamp", data: new Date().toISOString() });
@@ -113,18 +202,14 @@ export function createApp(options: AppOptions = {}): App {
           });
         case "GET /price":
           startTicker();
-          log(`price subscriber, last event ID: ${getLastEventId(request) ?? ""}`);
+          log(`price subscriber, last event ID: ${forLog(getLastEventId(request) ?? "")}`);
           return hub.subscribe(request, { topics: ["price"] });
-        case "GET /chat/sse": {
-          const username = url.searchParams.get("username") ?? "";
-          if (!username) return text(400, "username is required");
-          log(`${username} joined the chat`);
-          return hub.subscribe(request, { topics: ["chat", `user:${username}`] });
-        }
+        case "GET /chat/sse":
+          return join(request, url);
         case "POST /chat/broadcast":
-          return chat(url, "broadcast");
+          return chat(request, url, "broadcast");
         case "POST /chat/direct":
-          return chat(url, "direct");
+          return chat(request, url, "direct");
         default:
           return text(404, "Not Found");
       }

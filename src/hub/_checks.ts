@@ -45,6 +45,6 @@ export function topicFits(topic: string, maxBytes: number): boolean {
 /** Throws a `RangeError` when `topic` is longer than `maxBytes` in UTF-8. */
 export function checkTopicLength(topic: string, maxBytes: number, what: string): void {
   if (!topicFits(topic, maxBytes)) {
-    throw new RangeError(`${what}: the topic ${JSON.stringify(topic.slice(0, 64))}… is longer than ${maxBytes} bytes`);
+    throw new RangeError(`${what}: "topic" must be at most ${maxBytes} bytes, got ${UTF8.encode(topic).byteLength} bytes`);
   }
 }

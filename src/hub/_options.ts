@@ -39,6 +39,12 @@ export interface HubConfig {
   readonly maxReplayBytes: number;
   readonly dropOldest: boolean;
   readonly maxPending: number;
+  readonly maxWaiting: number;
+  readonly maxTopics: number;
+  readonly maxTopicLength: number;
+  readonly publishTimeout: number | false;
+  /** Ticks of the shared timer after which a subscription ends (`maxDuration`); 0 for never. */
+  readonly durationTicks: number;
   readonly retryFrame: Uint8Array | undefined;
   readonly keepAlive: Uint8Array | undefined;
   /** The shared timer's period, or `undefined` when nothing needs a timer. */
@@ -69,6 +75,16 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
   checkPositive(maxReplayBytes, "maxReplayBytes", true);
   const maxPending = options.maxPendingPublishes ?? 1024;
   checkPositive(maxPending, "maxPendingPublishes", true);
+  const maxWaiting = options.maxWaiting ?? 1024;
+  checkPositive(maxWaiting, "maxWaiting", true);
+  const maxTopics = options.maxTopics ?? 10_000;
+  checkPositive(maxTopics, "maxTopics", true);
+  const maxTopicLength = options.maxTopicLength ?? 256;
+  checkPositive(maxTopicLength, "maxTopicLength", true);
+  const publishTimeout = options.publishTimeout ?? 30_000;
+  if (publishTimeout !== false) checkPositive(publishTimeout, "publishTimeout", false);
+  const maxDuration = options.maxDuration ?? false;
+  if (maxDuration !== false) checkPositive(maxDuration, "maxDuration", false);
   const slowConsumer = options.slowConsumer ?? "disconnect";
   if (slowConsumer !== "disconnect" && slowConsumer !== "drop-oldest") {
     throw new TypeError(`${WHAT}: "slowConsumer" must be "disconnect" or "drop-oldest", got ${describe(slowConsumer)}`);
@@ -106,8 +122,15 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
   // One timer for keep-alives and drain deadlines. It ticks four times per the shorter of the
   // two, which bounds how late either is enforced, at the cost of one pass over the
   // subscribers per tick (a few microseconds per thousand).
-  const shortest = Math.min(keepAlive === false ? Infinity : keepAlive, drainTimeout === false ? Infinity : drainTimeout);
+  // With maxDuration, it also ticks at least 16 times per maxDuration, which ends a subscription
+  // between 15/16 of the way and the limit, minus the margin.
+  const shortest = Math.min(
+    keepAlive === false ? Infinity : keepAlive,
+    drainTimeout === false ? Infinity : drainTimeout,
+    maxDuration === false ? Infinity : maxDuration / 4,
+  );
   const period = shortest === Infinity ? undefined : shortest / 4;
+  const ends = maxDuration === false ? 0 : maxDuration - Math.min(1000, maxDuration / 10);
   return {
     backplane: options.backplane ?? new MemoryBackplane(options.replay),
     ownsBackplane: options.backplane === undefined,
@@ -126,6 +149,11 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
     maxReplayBytes,
     dropOldest: slowConsumer === "drop-oldest",
     maxPending,
+    maxWaiting,
+    maxTopics,
+    maxTopicLength,
+    publishTimeout,
+    durationTicks: maxDuration === false || period === undefined ? 0 : Math.max(1, Math.floor(ends / period)),
     retryFrame: options.retry === undefined ? undefined : ENCODER.encode(encodeEvent({ retry: options.retry })),
     keepAlive: keepAlive === false ? undefined : KEEP_ALIVE,
     period,

@@ -6,6 +6,7 @@
  */
 
 interface Waiter {
+  promise?: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -17,13 +18,15 @@ interface Waiter {
  */
 export class PublishGate {
   readonly #maxPending: number;
+  readonly #maxWaiting: number;
   #inflight = 0;
   #waiters: Waiter[] = [];
   /** {@linkcode release} as a function value, made once. */
   readonly releaseFn = (): void => this.release();
 
-  constructor(maxPending: number) {
+  constructor(maxPending: number, maxWaiting: number) {
     this.#maxPending = maxPending;
+    this.#maxWaiting = maxWaiting;
   }
 
   /** Takes a slot if one is free. */
@@ -33,12 +36,23 @@ export class PublishGate {
     return true;
   }
 
-  /** Resolves once a slot is taken: `undefined` when one was free at once, which saves a promise turn. */
+  /** Waits for a slot (call when {@linkcode tryAcquire} failed); `undefined` when `maxWaiting` publishers wait already. */
   acquire(): Promise<void> | undefined {
-    if (this.tryAcquire()) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+    if (this.#waiters.length >= this.#maxWaiting) return undefined;
+    const waiter: Waiter = { resolve: () => {}, reject: () => {} };
+    const promise = new Promise<void>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
     });
+    waiter.promise = promise;
+    this.#waiters.push(waiter);
+    return promise;
+  }
+
+  /** Gives up a place in line (the publish timed out while waiting). */
+  withdraw(promise: Promise<void>): void {
+    const index = this.#waiters.findIndex((waiter) => waiter.promise === promise);
+    if (index !== -1) this.#waiters.splice(index, 1);
   }
 
   /** Hands a slot to the first waiting publisher, or frees it. */

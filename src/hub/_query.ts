@@ -6,11 +6,10 @@
  */
 
 import { describe } from "../_internal/describe.ts";
-import { checkTopic } from "./_checks.ts";
+import { checkTopic, topicFits } from "./_checks.ts";
 import { invalidTopicResponse, tooManyTopicsResponse } from "./_responses.ts";
 
 const MAX_QUERY_TOPICS = 32;
-const MAX_QUERY_TOPIC_LENGTH = 256;
 
 /** The subscription's topics, de-duplicated, or the 400 response that refuses them. */
 export function topicsOf(
@@ -18,6 +17,7 @@ export function topicsOf(
   given: string | readonly string[] | undefined,
   topicParam: string | false,
   defaultTopics: readonly string[],
+  maxLength: number,
 ): readonly string[] | Response {
   if (given !== undefined) {
     const list = typeof given === "string" ? [given] : given;
@@ -31,7 +31,7 @@ export function topicsOf(
   const values = new URL(request.url).searchParams.getAll(topicParam);
   if (values.length > MAX_QUERY_TOPICS) return tooManyTopicsResponse(MAX_QUERY_TOPICS);
   for (const value of values) {
-    if (value === "" || value.length > MAX_QUERY_TOPIC_LENGTH) return invalidTopicResponse(value, MAX_QUERY_TOPIC_LENGTH);
+    if (value === "" || !topicFits(value, maxLength)) return invalidTopicResponse(value, maxLength);
   }
   return values.length === 0 ? defaultTopics : values.length === 1 ? values : [...new Set(values)];
 }

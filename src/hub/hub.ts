@@ -6,17 +6,17 @@
  */
 
 import { describe } from "../_internal/describe.ts";
-import { isPromiseLike } from "../_internal/log.ts";
+import { guard, isPromiseLike } from "../_internal/log.ts";
 import type { CloseReason } from "../core/_close-reason.ts";
 import { encodeEvent, serializeData } from "../core/encoder.ts";
 import { type SSEEvent, validateEvent } from "../core/event.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
-import { checkRetry, checkTopic } from "./_checks.ts";
+import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
 import { PublishGate } from "./_publish-gate.ts";
 import { topicsOf } from "./_query.ts";
 import { type ReplayContext, replay } from "./_replay.ts";
-import { closedResponse, unknownTopicResponse } from "./_responses.ts";
+import { closedResponse, methodNotAllowedResponse, tooManyLiveTopicsResponse, unknownTopicResponse } from "./_responses.ts";
 import { HubSubscriber, type SubscriberHost } from "./_subscriber.ts";
 import { TopicTable } from "./_topics.ts";
 import type { BackplaneEvent } from "./backplane.ts";
@@ -46,6 +46,12 @@ class Host implements SubscriberHost {
     this.maxQueuedBytes = config.maxQueuedBytes;
     this.dropOldest = config.dropOldest;
   }
+}
+
+const SETTLED = new WeakSet<Promise<unknown>>();
+/** Whether `promise` was made already settled by `#send` (the in-memory backplane's answer). */
+function isSettled(promise: Promise<unknown>): boolean {
+  return SETTLED.has(promise);
 }
 
 function closedError(): TypeError {
@@ -104,6 +110,8 @@ export class SSEHub {
   readonly #host: Host;
   readonly #gate: PublishGate;
   readonly #replay: ReplayContext;
+  /** What a subscription ended by `maxDuration` is sent last: the hub's `retry`, else 1000 ms. */
+  readonly #endFrame: Uint8Array;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -113,7 +121,8 @@ export class SSEHub {
     this.#config = config;
     this.#topics = new TopicTable(config.backplane, config.onError);
     this.#host = new Host(config, (subscriber, reason) => this.#release(subscriber, reason));
-    this.#gate = new PublishGate(config.maxPending);
+    this.#gate = new PublishGate(config.maxPending, config.maxWaiting);
+    this.#endFrame = config.retryFrame ?? ENCODER.encode(encodeEvent({ retry: 1000 }));
     const topics = this.#topics;
     this.#replay = {
       backplane: config.backplane,
@@ -210,9 +219,10 @@ export class SSEHub {
    */
   subscribe(request: Request, options: HubSubscribeOptions = {}): Response | Promise<Response> {
     const config = this.#config;
+    if (request.method !== "GET") return methodNotAllowedResponse(request.method);
     const refusal = this.#refusal(undefined);
     if (refusal !== undefined) return refusal;
-    const topics = topicsOf(request, options.topics, config.topicParam, config.defaultTopics);
+    const topics = topicsOf(request, options.topics, config.topicParam, config.defaultTopics, config.maxTopicLength);
     if (topics instanceof Response) return topics;
     const unknown = this.#refusal(topics);
     if (unknown !== undefined) return unknown;
@@ -232,12 +242,22 @@ export class SSEHub {
     });
   }
 
-  /** The response that refuses a subscription to `topics` now (closed hub, unknown topic), if any. */
+  /** The response that refuses a subscription to `topics` now (closed hub, unknown topic, too many topics), if any. */
   #refusal(topics: readonly string[] | undefined): Response | undefined {
     if (this.#closing !== undefined) return closedResponse();
-    if (topics === undefined || this.#config.autoCreate) return undefined;
-    const unknown = topics.find((topic) => !this.#config.declared.has(topic));
-    return unknown === undefined ? undefined : unknownTopicResponse(unknown);
+    if (topics === undefined) return undefined;
+    const config = this.#config;
+    if (!config.autoCreate) {
+      const unknown = topics.find((topic) => !config.declared.has(topic));
+      if (unknown !== undefined) return unknownTopicResponse(unknown);
+    }
+    const table = this.#topics;
+    if (table.size + topics.length > config.maxTopics) {
+      let fresh = 0;
+      for (const topic of topics) if (!table.has(topic)) fresh++;
+      if (table.size + fresh > config.maxTopics) return tooManyLiveTopicsResponse(config.maxTopics);
+    }
+    return undefined;
   }
 
   #open(request: Request, topics: readonly string[], lastEventId: string | undefined, headers: HeadersInit): Response {
@@ -287,9 +307,39 @@ export class SSEHub {
       return Promise.reject(error);
     }
     if (this.#closing !== undefined) return Promise.reject(closedError());
-    const slot = this.#gate.acquire();
-    if (slot === undefined) return this.#send(topic, message);
-    return slot.then(() => this.#send(topic, message));
+    const gate = this.#gate;
+    if (gate.tryAcquire()) return this.#timed(this.#send(topic, message));
+    const slot = gate.acquire();
+    if (slot === undefined) {
+      return Promise.reject(
+        new RangeError(`Cannot publish: ${this.#config.maxWaiting} publishes are already waiting for the backplane (maxWaiting)`),
+      );
+    }
+    return this.#timed(slot.then(() => this.#send(topic, message)), slot);
+  }
+
+  /** `publish` bounded by `publishTimeout`: rejects with a `TimeoutError`, and gives up its place in line. */
+  #timed(publish: Promise<string>, waiting?: Promise<void>): Promise<string> {
+    const timeout = this.#config.publishTimeout;
+    // The in-memory backplane has answered already: no timer to start.
+    if (timeout === false || isSettled(publish)) return publish;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (waiting !== undefined) this.#gate.withdraw(waiting);
+        reject(new DOMException(`Cannot publish: the backplane did not answer within ${timeout} ms (publishTimeout)`, "TimeoutError"));
+      }, timeout);
+      (timer as { unref?: () => void }).unref?.();
+      publish.then(
+        (id) => {
+          clearTimeout(timer);
+          resolve(id);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /**
@@ -370,13 +420,10 @@ export class SSEHub {
     this.#topics.leave(subscriber);
     if (this.#subscribers.size === 0) this.#stopTimer();
     const onUnsubscribe = this.#config.onUnsubscribe;
+    // Never inside the fan-out or publish() that ended the subscription: a hook that publishes
+    // would otherwise reorder events for the other subscribers.
     if (onUnsubscribe !== undefined) {
-      try {
-        const result = onUnsubscribe(subscriber.request, subscriber.topics);
-        if (isPromiseLike(result)) result.then(undefined, this.#config.onError);
-      } catch (error) {
-        this.#config.onError(error);
-      }
+      queueMicrotask(() => guard(this.#config.onError, () => onUnsubscribe(subscriber.request, subscriber.topics)));
     }
   }
 
@@ -401,6 +448,7 @@ export class SSEHub {
   #topicFor(options: PublishOptions | undefined): string {
     const topic = options?.topic ?? this.#config.defaultTopic;
     checkTopic(topic, "Cannot publish");
+    checkTopicLength(topic, this.#config.maxTopicLength, "Cannot publish");
     return topic;
   }
 
@@ -420,7 +468,9 @@ export class SSEHub {
     }
     if (typeof result === "string") {
       gate.release();
-      return Promise.resolve(result);
+      const settled = Promise.resolve(result);
+      SETTLED.add(settled);
+      return settled;
     }
     return Promise.resolve(result).finally(gate.releaseFn);
   }
@@ -441,7 +491,14 @@ export class SSEHub {
 
   #tick(): void {
     const ticks = ++this.#host.ticks;
-    const { keepAlive, keepAliveTicks, drainTicks } = this.#config;
-    for (const subscriber of this.#subscribers) subscriber.tick(ticks, keepAlive, keepAliveTicks, drainTicks);
+    const { keepAlive, keepAliveTicks, drainTicks, durationTicks } = this.#config;
+    for (const subscriber of this.#subscribers) {
+      if (durationTicks > 0 && ticks - subscriber.started >= durationTicks) {
+        // maxDuration: a clean end after `retry:`, so the client resumes from its last id.
+        subscriber.end("max-duration", this.#endFrame);
+      } else {
+        subscriber.tick(ticks, keepAlive, keepAliveTicks, drainTicks);
+      }
+    }
   }
 }

@@ -84,6 +84,20 @@ export interface SSEHubOptions extends EncodeOptions {
    */
   topics?: Iterable<string>;
   /**
+   * How many topics may have subscribers at once. A subscription that would create one more gets
+   * a 503 (with `Retry-After`), so that clients cannot create topics without bound.
+   *
+   * @default {10000}
+   */
+  maxTopics?: number;
+  /**
+   * The longest topic name, in UTF-8 bytes, for subscriptions and publishes. A longer one in the
+   * query gets a 400; `publish()` rejects it with a `RangeError`.
+   *
+   * @default {256}
+   */
+  maxTopicLength?: number;
+  /**
    * The topic of a subscription that names none and of a publish without `topic`. Always exists.
    *
    * @default {"default"}
@@ -135,6 +149,15 @@ export interface SSEHubOptions extends EncodeOptions {
    */
   drainTimeout?: number | false;
   /**
+   * Milliseconds after which a subscription ends cleanly, a little before this limit (by 1 s, or a
+   * tenth of it when shorter), after a `retry:` field, so that a client behind a platform with a
+   * hard response time limit (Vercel, Lambda) reconnects with its last id instead of failing;
+   * `false` for no limit.
+   *
+   * @default {false}
+   */
+  maxDuration?: number | false;
+  /**
    * A `retry:` value (milliseconds) sent first on every subscription.
    *
    * @default {undefined: none is sent}
@@ -160,6 +183,21 @@ export interface SSEHubOptions extends EncodeOptions {
    * @default {1024}
    */
   maxPendingPublishes?: number;
+  /**
+   * How many `publish()` calls may wait for a slot once `maxPendingPublishes` are pending; past
+   * it, `publish()` rejects at once with a `RangeError`.
+   *
+   * @default {1024}
+   */
+  maxWaiting?: number;
+  /**
+   * Milliseconds a `publish()` may take, waiting for a slot and for the backplane's answer
+   * together, before it rejects with a `TimeoutError` `DOMException` (the backplane may still
+   * deliver the event); `false` for no limit.
+   *
+   * @default {30000}
+   */
+  publishTimeout?: number | false;
   /**
    * Runs before a subscription starts, with the request and its topics: to authorise, count or
    * log. Return (or resolve with) a `Response` to refuse the subscription with it, for example a

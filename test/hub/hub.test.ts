@@ -669,6 +669,8 @@ describe("SSEHub keep-alive and cleanup", () => {
       if (i % 5 === 0) controller.abort();
       expect(hub.size).toBe(0);
     }
+    // onUnsubscribe runs outside the call that ended the subscription.
+    await onUnsubscribe.wait(5000);
     expect(onUnsubscribe.count).toBe(5000);
     expect(maxTimers).toBe(1);
     expect(active.size).toBe(0);
