@@ -125,7 +125,7 @@ export function createApp(options: AppOptions = {}): App {
   const claims = new Claims(hub, options.claimWindow ?? 5 * 60_000);
   /** Whether `request` may act as `name`: nobody holds it, or the request carries its session. */
   const mayActAs = async (request: Request, name: string): Promise<boolean> =>
-    !claims.held(name) || (await sessions.verify(Sessions.tokenOf(request))) === name;
+    !claims.held(name) || (await sessions.verify(Sessions.tokenOf(request, name))) === name;
   const forbidden = (name: string) =>
     text(403, `the name ${JSON.stringify(name)} is taken: send its session (the cookie, or the ${SESSION_HEADER} header)`);
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -171,7 +171,7 @@ export function createApp(options: AppOptions = {}): App {
     const username = url.searchParams.get("username") ?? "";
     if (!username) return text(400, "username is required");
     if (username.length > MAX_NAME) return text(400, `a username has at most ${MAX_NAME} characters`);
-    const session = await sessions.verify(Sessions.tokenOf(request));
+    const session = await sessions.verify(Sessions.tokenOf(request, username));
     // The topic user:U is a capability: only U's session may subscribe to it while U is claimed.
     if (session !== username && claims.held(username)) return forbidden(username);
     const token = await sessions.sign(username);
@@ -179,7 +179,7 @@ export function createApp(options: AppOptions = {}): App {
     log(`${forLog(username)} joined the chat`);
     return hub.subscribe(request, {
       topics: ["chat", `user:${username}`],
-      headers: { "Set-Cookie": Sessions.cookie(token, url.protocol === "https:"), [SESSION_HEADER]: token },
+      headers: { "Set-Cookie": Sessions.cookie(username, token, url.protocol === "https:"), [SESSION_HEADER]: token },
     });
   };
 

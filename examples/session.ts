@@ -4,8 +4,12 @@
 // runtime folders, so that instances behind a load balancer share it), or is random per process.
 
 const UTF8 = new TextEncoder();
-/** The cookie that carries the session for the demo page, and the header for curl-style clients. */
-export const SESSION_COOKIE = "hertz_chat";
+/**
+ * The cookie that carries a name's session for the demo page (one per name, `hertz_chat_<name in
+ * base64url>`, so that two tabs of one browser can chat as two names), and the header for
+ * curl-style clients.
+ */
+export const SESSION_COOKIE = "hertz_chat_";
 export const SESSION_HEADER = "X-Chat-Session";
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -22,6 +26,10 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   } catch {
     return undefined;
   }
+}
+
+function cookieName(username: string): string {
+  return SESSION_COOKIE + base64url(UTF8.encode(username));
 }
 
 /** Signs and checks session tokens with one HMAC key. */
@@ -54,19 +62,20 @@ export class Sessions {
     return ok ? new TextDecoder().decode(nameBytes) : undefined;
   }
 
-  /** The session token a request carries: the `X-Chat-Session` header, else the cookie. */
-  static tokenOf(request: Request): string | undefined {
+  /** The session token a request carries for `username`: the `X-Chat-Session` header, else that name's cookie. */
+  static tokenOf(request: Request, username: string): string | undefined {
     const header = request.headers.get(SESSION_HEADER);
     if (header) return header;
+    const wanted = cookieName(username);
     for (const part of (request.headers.get("cookie") ?? "").split(";")) {
       const [name, ...value] = part.trim().split("=");
-      if (name === SESSION_COOKIE) return value.join("=");
+      if (name === wanted) return value.join("=");
     }
     return undefined;
   }
 
-  /** The `Set-Cookie` value that gives the demo page its session. */
-  static cookie(token: string, secure: boolean): string {
-    return `${SESSION_COOKIE}=${token}; Path=/chat; HttpOnly; SameSite=Strict; Max-Age=86400${secure ? "; Secure" : ""}`;
+  /** The `Set-Cookie` value that gives the demo page its session for `username`. */
+  static cookie(username: string, token: string, secure: boolean): string {
+    return `${cookieName(username)}=${token}; Path=/chat; HttpOnly; SameSite=Strict; Max-Age=86400${secure ? "; Secure" : ""}`;
   }
 }

@@ -121,12 +121,21 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
         res.end();
       }
     };
+    const request = toRequest(req, exchange.abort!.signal);
+    if (request === undefined) {
+      // The client's mistake, not the server's: a 400, and nothing reported.
+      if (!gone(res)) {
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+        res.end();
+      }
+      return;
+    }
     let result: Response | Promise<Response>;
     try {
-      result = handler(toRequest(req, exchange.abort!.signal));
+      result = handler(request);
       // A response at once (the usual case for event streams) is written without a promise turn.
       if (result instanceof Response) {
-        send(result, exchange);
+        send(result, exchange, req.method === "HEAD");
         return;
       }
     } catch (error) {
@@ -134,7 +143,7 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
       return;
     }
     Promise.resolve(result)
-      .then((response) => send(response, exchange))
+      .then((response) => send(response, exchange, req.method === "HEAD"))
       .catch(fail);
   };
 }
@@ -170,30 +179,51 @@ export function writeNodeResponse(response: Response, res: NodeResponseLike): Pr
   return done;
 }
 
-function toRequest(req: NodeRequestLike, signal: AbortSignal): Request {
-  const headers = new Headers();
+// A Host header: a registered name (RFC 3986 reg-name characters) or an IP literal in brackets,
+// then an optional port. Anything else ("example.com/admin?x=", "[", "a@b") is refused with 400
+// before the handler sees the request, so it can never change the URL's path or throw.
+const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+
+/** The request's host (the first Host header, or HTTP/2's `:authority`), or `undefined` if it is invalid. */
+function hostOf(raw: readonly string[]): string | undefined {
+  let host: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    // The first one wins, as in Node's own `req.headers.host`.
+    if ((name === ":authority" || (name.length === 4 && name.toLowerCase() === "host")) && host === undefined) host = raw[i + 1]!;
+  }
+  if (host === undefined) return "localhost";
+  const match = HOST.exec(host);
+  if (match === null || (match[1] !== undefined && Number(match[1]) > 65535)) return undefined;
+  return host;
+}
+
+/** The handler's `Request`, or `undefined` when the request's Host or target is invalid (a 400). */
+function toRequest(req: NodeRequestLike, signal: AbortSignal): Request | undefined {
   const raw = req.rawHeaders;
-  let host = "localhost";
+  const host = hostOf(raw);
+  const target = req.url ?? "/";
+  if (host === undefined || target.charCodeAt(0) !== 47 /* "/" */ || target.startsWith("//")) return undefined;
+  const headers = new Headers();
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     // HTTP/2 pseudo-headers (":path", …) are not headers.
-    if (name.charCodeAt(0) === 58) {
-      if (name === ":authority") host = raw[i + 1]!;
-      continue;
-    }
+    if (name.charCodeAt(0) === 58) continue;
     headers.append(name, raw[i + 1]!);
-    if (name.length === 4 && name.toLowerCase() === "host") host = raw[i + 1]!;
   }
   const method = req.method ?? "GET";
   const tls = (req.socket as { encrypted?: boolean } | null | undefined)?.encrypted === true;
-  const url = `${tls ? "https" : "http"}://${host}${req.url ?? "/"}`;
   const init: RequestInit & { duplex?: "half" } = { method, headers, signal };
   if (method !== "GET" && method !== "HEAD") {
     init.body = bodyOf(req);
     // Required by the fetch standard for a streamed request body.
     init.duplex = "half";
   }
-  return new Request(url, init);
+  try {
+    return new Request(`${tls ? "https" : "http"}://${host}${target}`, init);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request body as a `ReadableStream`, read from the request with backpressure. */
@@ -300,7 +330,7 @@ function gone(res: NodeResponseLike): boolean {
   return res.writableEnded || res.destroyed === true || res.stream?.destroyed === true;
 }
 
-function send(response: Response, exchange: Exchange): void {
+function send(response: Response, exchange: Exchange, head = false): void {
   const res = exchange.res;
   const body = response.body;
   if (gone(res)) {
@@ -314,8 +344,17 @@ function send(response: Response, exchange: Exchange): void {
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 1) headers["set-cookie"] = cookies;
-  res.writeHead(response.status, headers);
-  if (body === null) {
+  try {
+    res.writeHead(response.status, headers);
+  } catch (error) {
+    // A value `Headers` accepts but Node refuses (0x01–0x1F, 0x7F): the body would never be read,
+    // and its producer would wait forever. Cancel it; the caller answers 500.
+    body?.cancel(error).catch(() => {});
+    throw error;
+  }
+  if (body === null || head) {
+    // A HEAD response has no body: end it, and end the stream behind it too.
+    body?.cancel(new DOMException("A HEAD response has no body", "AbortError")).catch(() => {});
     res.end();
     return;
   }

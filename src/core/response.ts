@@ -5,11 +5,21 @@
  */
 
 import { logError } from "../_internal/log.ts";
-import { SSEStream, type SSEStreamOptions } from "./stream.ts";
+import type { SSEEvent } from "./event.ts";
+import { sseHeaders } from "./headers.ts";
+import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";
+
+// Statuses whose response has no body (fetch's "null body status"), which an event stream cannot use.
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** Options for {@linkcode sseResponse}: the stream's options, plus the response's. */
 export interface SSEResponseOptions extends Omit<SSEStreamOptions, "signal"> {
-  /** Extra response headers, merged under the event-stream ones. */
+  /**
+   * Extra response headers, merged under the event-stream ones. Checked before anything starts:
+   * an invalid one throws a `TypeError` and no stream is created.
+   *
+   * @default {undefined}
+   */
   headers?: HeadersInit;
   /**
    * The response status.
@@ -18,9 +28,17 @@ export interface SSEResponseOptions extends Omit<SSEStreamOptions, "signal"> {
    */
   status?: number;
   /**
-   * Called when the handler throws or rejects, with the stream still open so that a final event
-   * can be sent; the stream is closed afterwards. The error's message is never sent to the
-   * client unless this callback sends it. Not called for the abort that a disconnect causes.
+   * The last event sent to the client when the handler throws or rejects (the error's message is
+   * never sent unless this puts it there): an event, or a function of the error that returns one
+   * (or `undefined` for none). The stream is closed after it.
+   *
+   * @default {undefined: nothing is sent}
+   */
+  errorEvent?: SSEEvent | ((error: unknown) => SSEEvent | undefined);
+  /**
+   * Reports an error of the handler (it threw or rejected); report only: what it throws is
+   * logged. Not called for the abort that a disconnect causes. Its second argument, the still
+   * open stream, is deprecated: send a last event with `errorEvent`.
    *
    * @default {logs the error with console.error}
    */
@@ -54,9 +72,21 @@ export function sseResponse(
   handler: SSEHandler,
   options: SSEResponseOptions = {},
 ): Response {
-  const { headers, status, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
+  const { headers, status = 200, errorEvent, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
+  // Everything that can make the Response fail is checked before the stream (its timers, its
+  // signal listener) exists, so that a refused response leaks nothing.
+  const responseHeaders = headers === undefined ? undefined : sseHeaders(headers);
+  if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY.has(status)) {
+    throw new RangeError(`Cannot create the event-stream response: "status" must be 200 to 599 and allow a body, got ${String(status)}`);
+  }
   const stream = new SSEStream({ ...streamOptions, signal: request?.signal });
-  const response = stream.toResponse({ status: status ?? 200, headers });
+  let response: Response;
+  try {
+    response = stream.toResponse({ status, headers: responseHeaders });
+  } catch (error) {
+    void stream.cancel(error);
+    throw error;
+  }
   const fail = async (error: unknown) => {
     // A disconnect aborts whatever the handler awaited; that is not the handler's failure.
     if (!(stream.signal.aborted && (error === stream.signal.reason || isAbortError(error)))) {
@@ -65,8 +95,16 @@ export function sseResponse(
       } catch (secondary) {
         logError("the event-stream handler failed", secondary);
       }
+      if (errorEvent !== undefined) {
+        try {
+          const last = typeof errorEvent === "function" ? errorEvent(error) : errorEvent;
+          if (last !== undefined) await stream.send(last);
+        } catch (secondary) {
+          logError("the event-stream errorEvent failed", secondary);
+        }
+      }
     }
-    stream.close();
+    closeStream(stream, "error");
   };
   let result: unknown;
   try {

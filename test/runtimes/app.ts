@@ -150,11 +150,7 @@ export function handle(request: Request): Response | Promise<Response> {
           await stream.send({ data: "first" });
           throw new Error("secret internal detail");
         },
-        {
-          onError: async (_error, stream) => {
-            await stream.send({ event: "error", data: "something went wrong" });
-          },
-        },
+        { onError: () => {}, errorEvent: { event: "error", data: "something went wrong" } },
       );
     default:
       return new Response("not found", { status: 404 });

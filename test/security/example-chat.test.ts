@@ -43,8 +43,8 @@ describe("the example chat under attack", () => {
     expect((await app.fetch(post("/chat/broadcast?from=bob&message=x", { "X-Chat-Session": mallory }))).status).toBe(403);
     // Bob's own session works, by header or by cookie; a second tab of bob may join.
     expect((await app.fetch(post("/chat/broadcast?from=bob&message=mine", { "X-Chat-Session": token }))).status).toBe(200);
-    expect((await app.fetch(post("/chat/broadcast?from=bob&message=mine", { Cookie: `hertz_chat=${token}` }))).status).toBe(200);
-    const second = await app.fetch(new Request(`${base}/chat/sse?username=bob`, { headers: { Cookie: `hertz_chat=${token}` } }));
+    expect((await app.fetch(post("/chat/broadcast?from=bob&message=mine", { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` }))).status).toBe(200);
+    const second = await app.fetch(new Request(`${base}/chat/sse?username=bob`, { headers: { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` } }));
     expect(second.status).toBe(200);
     await second.body!.cancel();
     await bob.body!.cancel();
