@@ -40,7 +40,9 @@ const worker :Workerd.Worker = (
   compatibilityFlags = ["enable_request_signal"],
   durableObjectNamespaces = [(className = "DemoHub", uniqueKey = "hertz-sse-example-demo")],
   durableObjectStorage = (localDisk = "storage"),
-  bindings = [(name = "DEMO", durableObjectNamespace = "DemoHub")],
+  bindings = [(name = "DEMO", durableObjectNamespace = "DemoHub")${
+    process.env.CHAT_SECRET ? `, (name = "CHAT_SECRET", text = ${JSON.stringify(process.env.CHAT_SECRET)})` : ""
+  }],
 );
 `,
 );

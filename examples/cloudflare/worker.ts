@@ -12,6 +12,8 @@ import { type App, createApp } from "../app.ts";
 
 export interface Env {
   DEMO: DurableObjectNamespaceLike;
+  /** Signs chat sessions (`wrangler secret put CHAT_SECRET`); a random key per object without it. */
+  CHAT_SECRET?: string;
 }
 
 /** The Durable Object that hosts the example app's hub and price ticker. */
@@ -21,7 +23,7 @@ export class DemoHub extends SSEHubObject<Env> {
   constructor(state: DurableObjectStateLike, env: Env) {
     // The same replay bounds as the app's in-memory hub on the other runtimes.
     super(state, env, { replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
-    this.#app = createApp({ hub: this.hub });
+    this.#app = createApp({ hub: this.hub, secret: env.CHAT_SECRET });
   }
 
   // The app's routes (/price, /chat/...) instead of the object's GET/POST protocol.
