@@ -79,6 +79,9 @@ async function handle(request: Request): Promise<Response> {
 
 await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
 const server = serve({ fetch: handle, port: 0, hostname: "127.0.0.1" });
+// Node closes an idle keep-alive connection after 5 s, and a test's fetch that reuses it at that
+// moment fails with "other side closed" (seen on a loaded machine): keep them open for the test.
+(server as import("node:http").Server).keepAliveTimeout = 120_000;
 server.once("listening", () => print({ port: (server.address() as AddressInfo).port }));
 
 process.once("SIGTERM", async () => {
