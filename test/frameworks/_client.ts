@@ -22,6 +22,8 @@ export interface OpenStream {
   chunks: number;
   /** Resolves with the `n`-th event (0-based), waiting for it if needed. */
   event(n: number, timeoutMs?: number): Promise<ReceivedEvent>;
+  /** Resolves once the response has ended: `true` if it ended cleanly, `false` if it was cut. */
+  ended(timeoutMs?: number): Promise<boolean>;
   /** Resolves once at least one body chunk has arrived. */
   firstChunk(timeoutMs?: number): Promise<void>;
   /** The whole body so far, as text. */
@@ -45,6 +47,7 @@ export function open(url: string, headers: Record<string, string> = {}, timeoutM
       let pending = "";
       let chunks = 0;
       let ended = false;
+      let cleanly = false;
       const wake = () => {
         for (const waiter of waiters) waiter();
       };
@@ -93,7 +96,10 @@ export function open(url: string, headers: Record<string, string> = {}, timeoutM
         wake();
       };
       // The decoder's end, not the socket's: it may still hold the last event when the socket closes.
-      body.on("end", finish);
+      body.on("end", () => {
+        cleanly = true;
+        finish();
+      });
       body.on("close", finish);
       body.on("error", finish);
       res.on("error", finish);
@@ -128,6 +134,7 @@ export function open(url: string, headers: Record<string, string> = {}, timeoutM
           return chunks;
         },
         event: (n, timeoutMs = 5000) => waitFor(() => events[n], `event #${n}`, timeoutMs),
+        ended: (timeoutMs = 5000) => waitFor(() => (ended ? cleanly : undefined), "the end", timeoutMs),
         firstChunk: (timeoutMs = 5000) => waitFor(() => (chunks > 0 ? true : undefined), "first chunk", timeoutMs).then(() => {}),
         text: () => text,
         close: () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { available, ROOT } from "../_helpers/runtimes.ts";
 import { call, type OpenStream, open, type ReceivedEvent } from "./_client.ts";
 import { type App, build, install, packLibrary, pool, type StartedApp, start } from "./_harness.ts";
-import { KEEP_ALIVE } from "./_shared/routes.js";
+import { BOUNDED_DURATION, KEEP_ALIVE } from "./_shared/routes.js";
 
 const ALL: App[] = [
   {
@@ -292,6 +292,46 @@ for (const app of APPS) {
       }
       await until("the subscription to end", debug, (state) => state.hubSize === 0);
     });
+
+    // maxDuration under a platform's hard time limit (Vercel's 300 s for Next.js), shortened to
+    // BOUNDED_DURATION: one framework is enough, the option is the library's.
+    if (app.name === "next") {
+      test("maxDuration: streams end cleanly before the limit, after retry:, and the client resumes", async () => {
+        const started = Date.now();
+        const stream = await open(`${server.url}/sse?count=1000&interval=100&maxDuration=1`, ACCEPT_ENCODING);
+        expect(await stream.ended(BOUNDED_DURATION + 2000)).toBe(true);
+        measured.maxDurationEndedMs = Date.now() - started;
+        expect(Date.now() - started).toBeLessThan(BOUNDED_DURATION + 200);
+        const text = stream.text();
+        // The last thing sent is a retry field, and no id reset: the client resumes from its last id.
+        const tail = text.slice(text.lastIndexOf("\n\n", text.length - 3) + 2);
+        expect(tail).toMatch(/^retry: \d+\n\n$/);
+        expect(stream.events.at(-1)?.id).toMatch(/^\d+$/);
+
+        const topic = `bounded-${Math.random().toString(36).slice(2)}`;
+        const publish = async (data: string) => {
+          const { status, text } = await call(`${server.url}/publish?topic=${topic}&bounded=1`, { method: "POST", body: data, headers: { origin: server.url } });
+          expect(status, text).toBe(200);
+        };
+        const subscribedAt = Date.now();
+        const first = await open(`${server.url}/hub?topic=${topic}&bounded=1`, ACCEPT_ENCODING);
+        await first.firstChunk();
+        await publish("a");
+        const seen = await first.event(0);
+        expect(await first.ended(BOUNDED_DURATION + 2000)).toBe(true);
+        measured.maxDurationHubEndedMs = Date.now() - subscribedAt;
+        expect(Date.now() - subscribedAt).toBeLessThan(BOUNDED_DURATION + 200);
+        expect(first.text()).toMatch(/retry: \d+\n\n$/);
+        await publish("b");
+        const second = await open(`${server.url}/hub?topic=${topic}&bounded=1`, { ...ACCEPT_ENCODING, "last-event-id": seen.id! });
+        try {
+          expect((await second.event(0)).data).toBe("b");
+        } finally {
+          second.close();
+        }
+        await until("every stream to end", debug, (state) => state.hubSize === 0 && state.cleanups === state.opened);
+      });
+    }
 
     test("200 streams opened and closed at once leave nothing alive and log no error", async () => {
       const baseline = await until("no stream left", debug, (state) => state.streams === 0 && state.hubSize === 0);

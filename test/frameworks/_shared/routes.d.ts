@@ -1,5 +1,6 @@
 // Types of routes.js, for the TypeScript apps (Next.js, SvelteKit, Astro, React Router, Nitro) and the test.
 export declare const KEEP_ALIVE: number;
+export declare const BOUNDED_DURATION: number;
 
 export interface Routes {
   sse(request: Request): Response;

@@ -7,12 +7,18 @@
 //                                  client leaves; keep-alive every second; &cache-control=V sets the
 //                                  response's Cache-Control as a user might (without no-transform)
 //   GET  /hub?topic=T              a hub subscription (Last-Event-ID honoured); topics starting
-//                                  with "private" are refused by onSubscribe with a 403
+//                                  with "private" are refused by onSubscribe with a 403;
+//                                  &bounded=1 uses a second hub whose subscriptions end after
+//                                  BOUNDED_DURATION (maxDuration), as under a platform time limit
 //   POST /publish?topic=T          publishes the request body as a "message" event, answers its id
+//                                  (&bounded=1: to the bounded hub)
 //   GET  /debug                    what is alive on the server, as JSON
 
 /** Milliseconds of silence before a keep-alive comment: short, so a write notices a dead client soon. */
 export const KEEP_ALIVE = 1000;
+
+/** The `maxDuration` of `/sse?maxDuration=1` and of the bounded hub: a platform's hard limit, shortened. */
+export const BOUNDED_DURATION = 2000;
 
 /**
  * The routes of this process, made once: frameworks that bundle each route on its own (Next.js)
@@ -62,6 +68,10 @@ export function createRoutes(hertz, options = {}) {
     },
   });
 
+  // Subscriptions end cleanly a little before BOUNDED_DURATION, after `retry:`, keeping the last id.
+  const boundedHub = new SSEHub({ keepAlive: KEEP_ALIVE, retry: 1000, maxDuration: BOUNDED_DURATION });
+  const hubFor = (request) => (new URL(request.url).searchParams.has("bounded") ? boundedHub : hub);
+
   function sse(request) {
     const url = new URL(request.url);
     const count = Number(url.searchParams.get("count") ?? 0);
@@ -90,17 +100,21 @@ export function createRoutes(hertz, options = {}) {
           await stream.send({ id: String(i), data: String(Date.now()) });
         }
       },
-      { keepAlive: KEEP_ALIVE, headers: cacheControl === null ? undefined : { "cache-control": cacheControl } },
+      {
+        keepAlive: KEEP_ALIVE,
+        maxDuration: url.searchParams.has("maxDuration") ? BOUNDED_DURATION : false,
+        headers: cacheControl === null ? undefined : { "cache-control": cacheControl },
+      },
     );
   }
 
   function subscribe(request) {
-    return hub.subscribe(request);
+    return hubFor(request).subscribe(request);
   }
 
   async function publish(request) {
     const topic = new URL(request.url).searchParams.get("topic") ?? undefined;
-    const id = await hub.publish({ event: "message", data: await request.text() }, { topic });
+    const id = await hubFor(request).publish({ event: "message", data: await request.text() }, { topic });
     return new Response(id, { headers: { "content-type": "text/plain; charset=utf-8" } });
   }
 
@@ -108,7 +122,7 @@ export function createRoutes(hertz, options = {}) {
     const resources = globalThis.process?.getActiveResourcesInfo?.();
     const body = {
       ...state,
-      hubSize: hub.size,
+      hubSize: hub.size + boundedHub.size,
       timers: Array.isArray(resources) ? resources.filter((name) => name === "Timeout").length : null,
     };
     return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
