@@ -69,3 +69,39 @@ export class PublishGate {
     for (const waiter of waiters) waiter.reject(error());
   }
 }
+
+// Promises made already settled by a synchronous backplane (the in-memory one), which need no
+// timeout timer: a publish to it costs no timer at all.
+const SETTLED = new WeakSet<Promise<unknown>>();
+
+/** A promise resolved with `value`, known to {@linkcode withTimeout} as already settled. */
+export function settledPromise<T>(value: T): Promise<T> {
+  const promise = Promise.resolve(value);
+  SETTLED.add(promise);
+  return promise;
+}
+
+/**
+ * `publish` bounded by `timeout` (`publishTimeout`): rejects with a `TimeoutError` `DOMException`
+ * after it, and gives up `waiting`'s place in `gate`'s line.
+ */
+export function withTimeout<T>(publish: Promise<T>, timeout: number | false, gate: PublishGate, waiting?: Promise<void>): Promise<T> {
+  if (timeout === false || SETTLED.has(publish)) return publish;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (waiting !== undefined) gate.withdraw(waiting);
+      reject(new DOMException(`Cannot publish: the backplane did not answer within ${timeout} ms (publishTimeout)`, "TimeoutError"));
+    }, timeout);
+    (timer as { unref?: () => void }).unref?.();
+    publish.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

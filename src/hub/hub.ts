@@ -8,12 +8,13 @@
 import { describe } from "../_internal/describe.ts";
 import { guard, isPromiseLike } from "../_internal/log.ts";
 import type { CloseReason } from "../core/_close-reason.ts";
-import { encodeEvent, serializeData } from "../core/encoder.ts";
-import { type SSEEvent, validateEvent } from "../core/event.ts";
+import { encodeEvent } from "../core/encoder.ts";
+import type { SSEEvent } from "../core/event.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
 import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
-import { PublishGate } from "./_publish-gate.ts";
+import { prepareEvent } from "./_prepare.ts";
+import { PublishGate, settledPromise, withTimeout } from "./_publish-gate.ts";
 import { topicsOf } from "./_query.ts";
 import { type ReplayContext, replay } from "./_replay.ts";
 import { closedResponse, methodNotAllowedResponse, tooManyLiveTopicsResponse, unknownTopicResponse } from "./_responses.ts";
@@ -46,12 +47,6 @@ class Host implements SubscriberHost {
     this.maxQueuedBytes = config.maxQueuedBytes;
     this.dropOldest = config.dropOldest;
   }
-}
-
-const SETTLED = new WeakSet<Promise<unknown>>();
-/** Whether `promise` was made already settled by `#send` (the in-memory backplane's answer). */
-function isSettled(promise: Promise<unknown>): boolean {
-  return SETTLED.has(promise);
 }
 
 function closedError(): TypeError {
@@ -308,38 +303,20 @@ export class SSEHub {
     }
     if (this.#closing !== undefined) return Promise.reject(closedError());
     const gate = this.#gate;
-    if (gate.tryAcquire()) return this.#timed(this.#send(topic, message));
+    const timeout = this.#config.publishTimeout;
+    if (gate.tryAcquire()) return withTimeout(this.#send(topic, message), timeout, gate);
     const slot = gate.acquire();
     if (slot === undefined) {
       return Promise.reject(
         new RangeError(`Cannot publish: ${this.#config.maxWaiting} publishes are already waiting for the backplane (maxWaiting)`),
       );
     }
-    return this.#timed(slot.then(() => this.#send(topic, message)), slot);
-  }
-
-  /** `publish` bounded by `publishTimeout`: rejects with a `TimeoutError`, and gives up its place in line. */
-  #timed(publish: Promise<string>, waiting?: Promise<void>): Promise<string> {
-    const timeout = this.#config.publishTimeout;
-    // The in-memory backplane has answered already: no timer to start.
-    if (timeout === false || isSettled(publish)) return publish;
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (waiting !== undefined) this.#gate.withdraw(waiting);
-        reject(new DOMException(`Cannot publish: the backplane did not answer within ${timeout} ms (publishTimeout)`, "TimeoutError"));
-      }, timeout);
-      (timer as { unref?: () => void }).unref?.();
-      publish.then(
-        (id) => {
-          clearTimeout(timer);
-          resolve(id);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withTimeout(
+      slot.then(() => this.#send(topic, message)),
+      timeout,
+      gate,
+      slot,
+    );
   }
 
   /**
@@ -429,20 +406,7 @@ export class SSEHub {
 
   /** The one validation point of a publish: the event checked and serialised, in the backplane's shape. */
   #prepare(event: SSEEvent): BackplaneEvent {
-    validateEvent(event);
-    let id: string | undefined;
-    if (event.id !== undefined) {
-      id = String(event.id);
-      if (id === "") throw new TypeError('Cannot publish: "id" must not be empty, as the hub replays by id');
-    }
-    // Always the same shape, whichever fields are set.
-    return {
-      event: event.event,
-      data: event.data === undefined ? undefined : serializeData(event.data, this.#config.serialize),
-      comment: event.comment,
-      retry: event.retry,
-      id,
-    };
+    return prepareEvent(event, this.#config.serialize);
   }
 
   #topicFor(options: PublishOptions | undefined): string {
@@ -468,9 +432,7 @@ export class SSEHub {
     }
     if (typeof result === "string") {
       gate.release();
-      const settled = Promise.resolve(result);
-      SETTLED.add(settled);
-      return settled;
+      return settledPromise(result);
     }
     return Promise.resolve(result).finally(gate.releaseFn);
   }

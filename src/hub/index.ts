@@ -7,11 +7,15 @@
  * ```ts
  * import { SSEHub } from "@hertz/sse/hub";
  *
- * const hub = new SSEHub();
+ * // The topic comes from the query (GET /?topic=clock): allow only the public one.
+ * const hub = new SSEHub({
+ *   onSubscribe: (_request, topics) =>
+ *     topics.every((topic) => topic === "clock") ? undefined : new Response("Forbidden", { status: 403 }),
+ * });
  * setInterval(() => hub.publish({ event: "time", data: new Date().toISOString() }, { topic: "clock" }), 1000);
  *
  * export default {
- *   fetch: (request: Request) => hub.subscribe(request), // GET /?topic=clock
+ *   fetch: (request: Request) => hub.subscribe(request),
  * };
  * ```
  *
