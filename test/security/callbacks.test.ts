@@ -36,7 +36,18 @@ describe("user callbacks", () => {
   });
 
   it("delivers an event to every subscriber after one is cut inside the fan-out", async () => {
-    const hub = new SSEHub({ keepAlive: false, maxQueued: 1, drainTimeout: false, onError: () => {} });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const hub = new SSEHub({
+      keepAlive: false,
+      maxQueued: 1,
+      drainTimeout: false,
+      onUnsubscribe: () => {
+        throw new Error("hook failed");
+      },
+      onError: (error) => {
+        throw error;
+      },
+    });
     const readers = [];
     for (let i = 0; i < 5; i++) {
       const response = await hub.subscribe(new Request("http://localhost/sse"));
@@ -54,6 +65,8 @@ describe("user callbacks", () => {
     for (const result of await Promise.all(next)) expect(decoder.decode(result.value)).toContain("data: 2");
     await first.cancel().catch(() => {});
     await hub.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    logged.mockRestore();
   });
 
   it("runs onUnsubscribe outside publish(), so a hook that publishes keeps the order", async () => {
