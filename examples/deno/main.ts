@@ -2,7 +2,7 @@
 import { createApp } from "../app.ts";
 
 const port = Number(Deno.env.get("PORT") ?? 8888);
-const app = createApp();
+const app = createApp({ secret: Deno.env.get("CHAT_SECRET") });
 Deno.serve({ port, onListen: ({ port }) => {
   console.log(`hertz-sse example listening on http://localhost:${port}/`);
   console.log(`listening ${port}`);
