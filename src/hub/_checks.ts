@@ -4,9 +4,9 @@
  * @module
  */
 
+import { utf8Length } from "../_internal/bytes.ts";
 import { describe } from "../_internal/describe.ts";
 
-const UTF8 = new TextEncoder();
 
 /** Throws a `RangeError` unless `value` is a positive number (an integer when `integer`). */
 export function checkPositive(value: unknown, name: string, integer: boolean, what = "Cannot create SSEHub"): void {
@@ -39,12 +39,12 @@ export function checkTopic(topic: unknown, what: string, name = "topic"): assert
 export function topicFits(topic: string, maxBytes: number): boolean {
   if (topic.length * 3 <= maxBytes) return true;
   if (topic.length > maxBytes) return false;
-  return UTF8.encode(topic).byteLength <= maxBytes;
+  return utf8Length(topic) <= maxBytes;
 }
 
 /** Throws a `RangeError` when `topic` is longer than `maxBytes` in UTF-8. */
 export function checkTopicLength(topic: string, maxBytes: number, what: string): void {
   if (!topicFits(topic, maxBytes)) {
-    throw new RangeError(`${what}: "topic" must be at most ${maxBytes} bytes, got ${UTF8.encode(topic).byteLength} bytes`);
+    throw new RangeError(`${what}: "topic" must be at most ${maxBytes} bytes, got ${utf8Length(topic)} bytes`);
   }
 }

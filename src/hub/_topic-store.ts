@@ -7,6 +7,7 @@
  * @module
  */
 
+import { utf8Length } from "../_internal/bytes.ts";
 import { describe } from "../_internal/describe.ts";
 import { historyAfter, ReplayLog, type ReplayLogOptions } from "./_replay-log.ts";
 import {
@@ -75,21 +76,6 @@ export interface TopicStoreHooks {
 // or reads any more is released without a timer.
 const SWEEP_PER_PUBLISH = 2;
 
-/** The UTF-8 length of a string, without encoding it. */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      // A surrogate pair: 2 code units, 4 bytes.
-      bytes += 2;
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /**
  * Checks a topic name: a non-empty string and, when `maxBytes` is given, at most that many UTF-8

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { utf8Length } from "../_internal/bytes.ts";
 import type { Backplane, BackplaneEntry, BackplaneEvent } from "../hub/backplane.ts";
 import { beatEvent, endEvent, headEvent, kindOf, type StreamStatus, type StreamTopics } from "./_entries.ts";
 import { type Frame, type ResumableSource, readSource, toBackplaneFrame } from "./_source.ts";
@@ -52,19 +53,6 @@ type Outcome =
   | { readonly kind: "fail"; readonly info: FailureInfo }
   | { readonly kind: "seen"; readonly status: Exclude<StreamStatus, "active"> };
 
-// UTF-8 length without encoding: what maxBytes counts. Frames are model tokens, mostly ASCII
-// and short: a native scan answers for ASCII, and a loop over code units costs less than a
-// TextEncoder call and its copy otherwise.
-const NON_ASCII = /[\u0080-\uffff]/;
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  if (!NON_ASCII.test(text)) return bytes;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
-  }
-  return bytes;
-}
 
 /**
  * Starts a generation: subscribes to the frames topic (to hear a stop from any instance),

@@ -4,11 +4,10 @@
  * @module
  */
 
-import { concatChunks } from "../../_internal/bytes.ts";
+import { concatChunks, utf8Length } from "../../_internal/bytes.ts";
 import { describe } from "../../_internal/describe.ts";
 import { textResponse } from "../../_internal/http.ts";
 import type { SSEEvent } from "../../core/event.ts";
-import { utf8Length } from "../../hub/_topic-store.ts";
 import { SSEHub, type SSEHubOptions } from "../../hub/hub.ts";
 import { DurableObjectBackplane, type DurableObjectBackplaneOptions } from "./backplane.ts";
 import type { DurableObjectStateLike } from "./types.ts";

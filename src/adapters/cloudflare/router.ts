@@ -5,12 +5,13 @@
  * @module
  */
 
+import { utf8Length } from "../../_internal/bytes.ts";
 import { describe } from "../../_internal/describe.ts";
 import { textResponse } from "../../_internal/http.ts";
 import { isPromiseLike } from "../../_internal/log.ts";
 import { serializeData } from "../../core/encoder.ts";
 import { type SSEEvent, validateEvent } from "../../core/event.ts";
-import { checkTopic, utf8Length } from "../../hub/_topic-store.ts";
+import { checkTopic } from "../../hub/_topic-store.ts";
 import type { DurableObjectNamespaceLike } from "./types.ts";
 
 /**
