@@ -154,7 +154,9 @@ export interface ResumableSubscribeOptions {
   headers?: HeadersInit;
   /**
    * Where to resume from, instead of the request's `Last-Event-ID` header. `""` means from the
-   * first frame.
+   * first frame, even when the stream has already ended (within retention): what the request that
+   * started a generation needs, since a fast generation may be over before it subscribes. Without
+   * this option, a request without `Last-Event-ID` for an ended stream gets 204.
    *
    * @default {the request's Last-Event-ID, if any}
    */
@@ -352,8 +354,9 @@ export class ResumableStreams {
       if (state === undefined) return NO_CONTENT();
       const status = statusAt(state, Date.now(), this.#heartbeat, this.#retention);
       if (status === "expired") return NO_CONTENT();
-      // A finished stream is replayed only to a client that has part of it.
-      if (!resumed && state.ended !== undefined) return NO_CONTENT();
+      // A finished stream is replayed only to a client that has part of it, or to the request
+      // that started it (which asks for the first frame explicitly).
+      if (!resumed && options.lastEventId !== "" && state.ended !== undefined) return NO_CONTENT();
       lost = status === "lost";
       lastKnown = resumed ? lastEventId : state.head;
       if (!resumed || lastEventId === state.head) {

@@ -41,6 +41,21 @@ describe("ResumableStreams in memory", () => {
     expect(await streams.status("a")).toBe("done");
   });
 
+  it("replays a generation that ended before its starter subscribed when asked for the first frame", async () => {
+    const streams = make();
+    const source = new ManualSource();
+    await streams.start("fast", source.start);
+    source.push("all", "at", "once");
+    source.end();
+    await vi.waitFor(async () => expect(await streams.status("fast")).toBe("done"));
+    // The request that started it (the POST of a chat) asks for the first frame explicitly.
+    const starter = new EventReader(await streams.subscribe(request("fast"), "fast", { lastEventId: "" }));
+    await starter.ended;
+    expect(starter.data).toEqual(["all", "at", "once"]);
+    // A reconnect without Last-Event-ID still finds nothing to resume.
+    expect((await streams.subscribe(request("fast"), "fast")).status).toBe(204);
+  });
+
   it("resumes after Last-Event-ID with exactly the remaining frames, while frames keep arriving", async () => {
     const streams = make();
     const source = new ManualSource();
