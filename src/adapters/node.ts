@@ -56,6 +56,10 @@ export interface NodeResponseLike {
   writeHead(status: number, headers: Record<string, string | string[]>): unknown;
   /** Sends the status line and headers now, before any body. */
   flushHeaders(): void;
+  /** A header as it will be sent, including what a middleware added while `writeHead()` ran. */
+  getHeader?(name: string): unknown;
+  /** Set by compression middleware (`compression`): pushes what the compressor holds to the client. */
+  flush?(): void;
   /** Writes a chunk; `callback` runs once it has left for the socket. Returns false past the high-water mark. */
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   /** Ends the response. */
@@ -279,6 +283,8 @@ class Exchange implements ChunkSink {
   control: SinkControl | undefined = undefined;
   /** Something has been written (the status line and headers went with it). */
   wrote = false;
+  /** A middleware compresses the response: write callbacks are not called, `flush()` is needed. */
+  compressed = false;
   #backlog = false;
 
   constructor(res: NodeResponseLike, abort: AbortController | undefined) {
@@ -309,6 +315,15 @@ class Exchange implements ChunkSink {
     if (gone(res)) return false;
     this.#backlog = backlog;
     this.wrote = true;
+    if (this.compressed) {
+      // compression's write() drops the callback: wait for the compressor's drain instead, and
+      // flush so that each event leaves now rather than when the compressor's buffer fills.
+      const ok = res.write(chunk);
+      res.flush?.();
+      if (ok) setImmediate(readyAgain, this);
+      else res.once("drain", () => readyAgain(this));
+      return false;
+    }
     res.write(chunk, this.#written);
     return false;
   }
@@ -323,6 +338,17 @@ class Exchange implements ChunkSink {
     const res = this.res;
     if (res.destroyed !== true) res.destroy();
   }
+}
+
+let warnedCompressed = false;
+
+function warnCompressed(encoding: unknown): void {
+  if (warnedCompressed) return;
+  warnedCompressed = true;
+  console.warn(
+    `hertz-sse: a middleware compresses a response (Content-Encoding: ${String(encoding)}); each event is flushed through it. ` +
+      `Keep "no-transform" in Cache-Control, or exclude text/event-stream from compression, to send events uncompressed`,
+  );
 }
 
 /** Whether nothing more can be written: ended, or destroyed (the client went away). */
@@ -351,6 +377,11 @@ function send(response: Response, exchange: Exchange, head = false): void {
     // and its producer would wait forever. Cancel it; the caller answers 500.
     body?.cancel(error).catch(() => {});
     throw error;
+  }
+  const encoding = res.getHeader?.("content-encoding");
+  if (encoding !== undefined && !response.headers.has("content-encoding")) {
+    exchange.compressed = true;
+    warnCompressed(encoding);
   }
   if (body === null || head) {
     // A HEAD response has no body: end it, and end the stream behind it too.

@@ -2,6 +2,7 @@
 // response, other responses piped as usual, and every disconnect cleaned up once.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, createServer as createHttp2Server, type Http2Server } from "node:http2";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { toNodeListener, writeNodeResponse } from "../../src/adapters/node.ts";
@@ -9,6 +10,14 @@ import { sseResponse } from "../../src/core/response.ts";
 import { attachChunkSink, SSEStream } from "../../src/core/stream.ts";
 import { SSEHub } from "../../src/hub/index.ts";
 import { parseEventStream, readMessages } from "../_helpers/spec-parser.ts";
+
+const require = createRequire(import.meta.url);
+type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+interface ExpressApp {
+  (req: IncomingMessage, res: ServerResponse): void;
+  use(middleware: NodeMiddleware): void;
+  get(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+}
 
 const servers: Server[] = [];
 
@@ -245,6 +254,57 @@ describe("writeNodeResponse", () => {
     });
     expect(await (await fetch(url)).text()).toBe("data: a\n\ndata: b\n\n");
     await until(() => done.mock.calls.length === 1);
+  });
+});
+
+describe("behind Express's compression middleware", () => {
+  it("flushes a response without no-transform event by event, and warns once", async () => {
+    // Both are CommonJS without types of their own: loaded with require and typed here.
+    const express = require("express") as () => ExpressApp;
+    const compression = require("compression") as () => NodeMiddleware;
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    // The client lets the producer send the next event only once it has read the previous one:
+    // a compressor that held events back would stall this.
+    let received: () => void = () => {};
+    const app = express();
+    app.use(compression());
+    app.get("/sse", (_req, res) => {
+      const response = sseResponse(
+        undefined,
+        async (stream) => {
+          for (let i = 0; i < 3; i++) {
+            const read = new Promise<void>((resolve) => {
+              received = resolve;
+            });
+            await stream.send({ id: String(i), data: `event ${i}` });
+            await read;
+          }
+        },
+        { headers: { "cache-control": "no-cache" }, keepAlive: false },
+      );
+      void writeNodeResponse(response, res);
+    });
+    const server = createServer(app);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sse`;
+    try {
+      for (let round = 0; round < 2; round++) {
+        const response = await fetch(url, { headers: { "accept-encoding": "gzip" } });
+        expect(response.headers.get("content-encoding")).toBe("gzip");
+        // fetch decompresses; each event arrives before the next is sent.
+        const ids: string[] = [];
+        for await (const message of readMessages(response.body!)) {
+          ids.push(message.lastEventId);
+          received();
+        }
+        expect(ids).toEqual(["0", "1", "2"]);
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toContain("Content-Encoding: gzip");
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
