@@ -8,11 +8,15 @@
  * @module
  */
 import type { Context, Env, Handler } from "hono";
+import type { EventMap } from "../core/events.ts";
 import { type SSEResponseOptions, sseResponse } from "../core/response.ts";
 import type { SSEStream } from "../core/stream.ts";
 
-/** A Hono event-stream handler: the stream and the route's context. */
-export type HonoSSEHandler<E extends Env = Env> = (stream: SSEStream, c: Context<E>) => unknown;
+/** A Hono event-stream handler: the stream (typed by the `events` option, if any) and the route's context. */
+export type HonoSSEHandler<E extends Env = Env, M extends EventMap | undefined = EventMap | undefined> = (
+  stream: SSEStream<M>,
+  c: Context<E>,
+) => unknown;
 
 /**
  * Returns an event-stream response for the request in `c` and runs `handler` with its stream; the
@@ -30,16 +34,16 @@ export type HonoSSEHandler<E extends Env = Env> = (stream: SSEStream, c: Context
  *   }));
  * ```
  */
-export function sse<E extends Env = Env>(
+export function sse<E extends Env = Env, M extends EventMap | undefined = EventMap | undefined>(
   c: Context<E>,
-  handler: HonoSSEHandler<E>,
-  options: SSEResponseOptions = {},
+  handler: HonoSSEHandler<E, M>,
+  options: SSEResponseOptions<M> = {},
 ): Response {
   const headers = new Headers(c.res.headers);
   // The default response Hono prepared for this route carries no body type of ours.
   headers.delete("content-type");
   for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
-  return sseResponse(c.req.raw, (stream) => handler(stream, c), { ...options, headers });
+  return sseResponse<M>(c.req.raw, (stream) => handler(stream, c), { ...options, headers });
 }
 
 /**
@@ -56,6 +60,9 @@ export function sse<E extends Env = Env>(
  * }, { keepAlive: 10_000 }));
  * ```
  */
-export function sseHandler<E extends Env = Env>(handler: HonoSSEHandler<E>, options?: SSEResponseOptions): Handler<E> {
+export function sseHandler<E extends Env = Env, M extends EventMap | undefined = EventMap | undefined>(
+  handler: HonoSSEHandler<E, M>,
+  options?: SSEResponseOptions<M>,
+): Handler<E> {
   return (c) => sse(c, handler, options);
 }

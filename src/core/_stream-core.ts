@@ -8,6 +8,7 @@
 import { concatChunks } from "../_internal/bytes.ts";
 import type { ChunkSink, ChunkSinkSource, SinkControl } from "./_chunk-sink.ts";
 import { type CloseReason, cutError } from "./_close-reason.ts";
+import type { EventGate } from "./_event-gate.ts";
 import type { EncodeOptions } from "./event.ts";
 
 /** The resolved bounds and timers of one stream. */
@@ -71,6 +72,8 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
   waiting = false;
   /** Where chunks go instead of the stream's controller, once an adapter has attached one. */
   sink: ChunkSink | undefined = undefined;
+  /** The typed stream's validation (the `events` option); `undefined` for an untyped stream. */
+  gate: EventGate | undefined = undefined;
   state: State = "open";
   timer: ReturnType<typeof setInterval> | undefined = undefined;
   expiry: ReturnType<typeof setTimeout> | undefined = undefined;

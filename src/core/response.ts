@@ -5,7 +5,7 @@
  */
 
 import { logError } from "../_internal/log.ts";
-import type { SSEEvent } from "./event.ts";
+import type { EventMap, EventOf } from "./events.ts";
 import { sseHeaders } from "./headers.ts";
 import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";
 
@@ -13,7 +13,7 @@ import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** Options for {@linkcode sseResponse}: the stream's options, plus the response's. */
-export interface SSEResponseOptions extends Omit<SSEStreamOptions, "signal"> {
+export interface SSEResponseOptions<M extends EventMap | undefined = EventMap | undefined> extends Omit<SSEStreamOptions<M>, "signal"> {
   /**
    * Extra response headers, merged under the event-stream ones. Checked before anything starts:
    * an invalid one throws a `TypeError` and no stream is created.
@@ -34,7 +34,7 @@ export interface SSEResponseOptions extends Omit<SSEStreamOptions, "signal"> {
    *
    * @default {undefined: nothing is sent}
    */
-  errorEvent?: SSEEvent | ((error: unknown) => SSEEvent | undefined);
+  errorEvent?: EventOf<M> | ((error: unknown) => EventOf<M> | undefined);
   /**
    * Reports an error of the handler (it threw or rejected); report only: what it throws is
    * logged. Not called for the abort that a disconnect causes. Its second argument, the still
@@ -42,11 +42,11 @@ export interface SSEResponseOptions extends Omit<SSEStreamOptions, "signal"> {
    *
    * @default {logs the error with console.error}
    */
-  onError?: (error: unknown, stream: SSEStream) => void | Promise<void>;
+  onError?: (error: unknown, stream: SSEStream<M>) => void | Promise<void>;
 }
 
-/** What an event-stream handler receives and may return. */
-export type SSEHandler = (stream: SSEStream) => unknown;
+/** What an event-stream handler receives and may return; `M` is the `events` option's map, if any. */
+export type SSEHandler<M extends EventMap | undefined = EventMap | undefined> = (stream: SSEStream<M>) => unknown;
 
 /**
  * Returns an event-stream `Response` at once and runs `handler` with its {@linkcode SSEStream}.
@@ -67,10 +67,10 @@ export type SSEHandler = (stream: SSEStream) => unknown;
  * );
  * ```
  */
-export function sseResponse(
+export function sseResponse<M extends EventMap | undefined = EventMap | undefined>(
   request: Request | undefined,
-  handler: SSEHandler,
-  options: SSEResponseOptions = {},
+  handler: SSEHandler<M>,
+  options: SSEResponseOptions<M> = {},
 ): Response {
   const { headers, status = 200, errorEvent, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
   // Everything that can make the Response fail is checked before the stream (its timers, its
@@ -79,7 +79,7 @@ export function sseResponse(
   if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY.has(status)) {
     throw new RangeError(`Cannot create the event-stream response: "status" must be 200 to 599 and allow a body, got ${String(status)}`);
   }
-  const stream = new SSEStream({ ...streamOptions, signal: request?.signal });
+  const stream = new SSEStream<M>({ ...streamOptions, signal: request?.signal });
   let response: Response;
   try {
     response = stream.toResponse({ status, headers: responseHeaders });

@@ -8,9 +8,11 @@
 
 import { setChunkSinkSource } from "./_chunk-sink.ts";
 import type { CloseReason } from "./_close-reason.ts";
+import { EventGate } from "./_event-gate.ts";
 import { StreamCore } from "./_stream-core.ts";
 import { encodeComment, encodeEvent } from "./encoder.ts";
 import type { EncodeOptions, SSEEvent } from "./event.ts";
+import { checkEventsOption, type EventMap, type EventOf } from "./events.ts";
 import { sseHeaders } from "./headers.ts";
 
 export { attachChunkSink, type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "./_chunk-sink.ts";
@@ -29,7 +31,7 @@ export { attachChunkSink, type ChunkSink, type ChunkSinkSource, type SinkControl
  * assertEquals(await new Response(stream).text(), "");
  * ```
  */
-export interface SSEStreamOptions extends EncodeOptions {
+export interface SSEStreamOptions<M extends EventMap | undefined = EventMap | undefined> extends EncodeOptions {
   /**
    * How many writes may wait in the stream's queue for the client to read them (the same name as
    * the hub's). A `send()` made when the queue is full resolves only once the client has read
@@ -99,6 +101,15 @@ export interface SSEStreamOptions extends EncodeOptions {
    * @default {undefined: none is sent}
    */
   retry?: number;
+  /**
+   * The typed event map (see {@linkcode defineEvents}): `send()` takes only its events, checks each
+   * against its schema before writing (an `EventValidationError` rejects the send, nothing is
+   * written) and writes typed data as JSON, whatever `serialize` says. Sends not awaited keep their
+   * order, asynchronous schemas included.
+   *
+   * @default {undefined: untyped, any `SSEEvent`, data serialised by `serialize`}
+   */
+  events?: M;
 }
 
 const KEEP_ALIVE = encodeComment("keep-alive");
@@ -139,12 +150,13 @@ export let closeStream: (stream: SSEStream, reason: CloseReason) => void;
  * assertEquals(await new Response(stream).text(), "event: tick\ndata: 1\n\n");
  * ```
  */
-export class SSEStream extends ReadableStream<Uint8Array> {
+export class SSEStream<M extends EventMap | undefined = EventMap | undefined> extends ReadableStream<Uint8Array> {
   // The only field: see StreamCore.
   readonly #core: StreamCore;
 
   /** Creates an open stream; nothing is written until `send()` or `comment()`. */
-  constructor(options: SSEStreamOptions = {}) {
+  constructor(options: SSEStreamOptions<M> = {}) {
+    const events = checkEventsOption(options.events, "Cannot create SSEStream");
     const limits = resolveLimits(options);
     const keepAlive = options.keepAlive ?? 15_000;
     if (keepAlive !== false && (typeof keepAlive !== "number" || !(keepAlive > 0))) {
@@ -163,6 +175,7 @@ export class SSEStream extends ReadableStream<Uint8Array> {
     // that arrive meanwhile be coalesced into one chunk.
     super(core, { highWaterMark: 0 });
     this.#core = core;
+    if (events !== undefined) core.gate = new EventGate(events, "Cannot send event");
     setChunkSinkSource(this, core);
     if (options.retry !== undefined) core.write(encodeEvent({ retry: options.retry }));
     const external = options.signal;
@@ -205,10 +218,12 @@ export class SSEStream extends ReadableStream<Uint8Array> {
   /**
    * Sends one event. Resolves `true` once it is queued (at once, unless the queue is full), or
    * `false` if the stream has ended. Rejects with a `TypeError`, `RangeError` or `SyntaxError`
-   * if the event is invalid, before any of it is written.
+   * if the event is invalid, before any of it is written; on a typed stream (the `events` option),
+   * with an `EventValidationError` if its name is not in the map or its data fails the schema.
    */
-  send(event: SSEEvent): Promise<boolean> {
+  send(event: EventOf<M>): Promise<boolean> {
     const core = this.#core;
+    if (core.gate !== undefined) return sendTyped(core, core.gate, event);
     let text: string;
     try {
       text = encodeEvent(event, core.encodeOptions);
@@ -258,6 +273,15 @@ export class SSEStream extends ReadableStream<Uint8Array> {
 
   static {
     closeStream = (stream, reason) => stream.#core.close(reason);
+  }
+}
+
+/** The typed path of `send()`: validated in call order by the gate, then encoded and written. */
+function sendTyped(core: StreamCore, gate: EventGate, event: SSEEvent): Promise<boolean> {
+  try {
+    return Promise.resolve(gate.pass(event, (checked) => core.write(encodeEvent(checked, core.encodeOptions))));
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -8,6 +8,7 @@
 import { describe } from "../_internal/describe.ts";
 import { logError, report } from "../_internal/log.ts";
 import { encodeComment, encodeEvent } from "../core/encoder.ts";
+import { checkEventsOption, type EventMap } from "../core/events.ts";
 import { sseHeaders } from "../core/headers.ts";
 import { checkPositive, checkRetry, checkTopic } from "./_checks.ts";
 import type { Backplane } from "./backplane.ts";
@@ -55,10 +56,13 @@ export interface HubConfig {
   readonly onUnsubscribe: SSEHubOptions["onUnsubscribe"];
   /** `onError`, guarded: what it throws is logged. */
   readonly onError: (error: unknown) => void;
+  /** The typed event map, if any. */
+  readonly events: EventMap | undefined;
 }
 
 /** Checks `options` and resolves them into a {@linkcode HubConfig}; throws for an invalid one. */
 export function resolveHubOptions(options: SSEHubOptions): HubConfig {
+  const events = checkEventsOption(options.events, WHAT);
   const keepAlive = options.keepAlive ?? 15_000;
   if (keepAlive !== false) checkPositive(keepAlive, "keepAlive", false);
   const drainTimeout = options.drainTimeout ?? 30_000;
@@ -162,6 +166,7 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
     onSubscribe: options.onSubscribe,
     onUnsubscribe: options.onUnsubscribe,
     onError: onError === undefined ? (error) => logError("hub error", error) : (error) => report(onError, error),
+    events,
   };
 }
 

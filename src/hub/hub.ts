@@ -8,8 +8,10 @@
 import { describe } from "../_internal/describe.ts";
 import { guard, isPromiseLike } from "../_internal/log.ts";
 import type { CloseReason } from "../core/_close-reason.ts";
+import { EventGate } from "../core/_event-gate.ts";
 import { encodeEvent } from "../core/encoder.ts";
 import type { SSEEvent } from "../core/event.ts";
+import type { EventMap, EventOf } from "../core/events.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
 import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
@@ -98,12 +100,14 @@ function closedError(): TypeError {
  * });
  * ```
  */
-export class SSEHub {
+export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
   readonly #config: HubConfig;
   readonly #topics: TopicTable;
   readonly #subscribers = new Set<HubSubscriber>();
   readonly #host: Host;
   readonly #gate: PublishGate;
+  /** The `events` option's validation; not `#gate`, which is the publish-slot gate. */
+  readonly #typed: EventGate | undefined;
   readonly #replay: ReplayContext;
   /** What a subscription ended by `maxDuration` is sent last: the hub's `retry`, else 1000 ms. */
   readonly #endFrame: Uint8Array;
@@ -111,12 +115,13 @@ export class SSEHub {
   #closing: Promise<void> | undefined;
 
   /** Creates a hub; nothing runs until the first subscription. */
-  constructor(options: SSEHubOptions = {}) {
+  constructor(options: SSEHubOptions<M> = {}) {
     const config = resolveHubOptions(options);
     this.#config = config;
     this.#topics = new TopicTable(config.backplane, config.onError);
     this.#host = new Host(config, (subscriber, reason) => this.#release(subscriber, reason));
     this.#gate = new PublishGate(config.maxPending, config.maxWaiting);
+    this.#typed = config.events === undefined ? undefined : new EventGate(config.events, "Cannot publish event");
     this.#endFrame = config.retryFrame ?? ENCODER.encode(encodeEvent({ retry: 1000 }));
     const topics = this.#topics;
     this.#replay = {
@@ -277,7 +282,9 @@ export class SSEHub {
    * Publishes an event to a topic and resolves with its id: `event.id` if given (as a string),
    * otherwise one the backplane assigns. The event is validated and serialised here (`TypeError`,
    * `RangeError` or `SyntaxError` reject before anything is sent), then encoded once into bytes
-   * shared by every subscriber. An empty `id` is refused: replay needs one.
+   * shared by every subscriber. An empty `id` is refused: replay needs one. A typed hub (the
+   * `events` option) first checks the event against its map, once, before any backplane sees it
+   * (an `EventValidationError` rejects), and sends the data as JSON.
    *
    * It never waits for subscribers. With the in-memory backplane every local subscriber has the
    * event when this returns; with an asynchronous one, the promise resolves once the backplane has
@@ -292,7 +299,18 @@ export class SSEHub {
    * const id = await hub.publish({ event: "price", data: { symbol: "AAPL", price: 189.5 } }, { topic: "prices" });
    * ```
    */
-  publish(event: SSEEvent, options?: PublishOptions): Promise<string> {
+  publish(event: EventOf<M>, options?: PublishOptions): Promise<string> {
+    const typed = this.#typed;
+    if (typed === undefined) return this.#publish(event, options);
+    try {
+      // In call order, asynchronous schemas included; the gate does not wait for the backplane.
+      return Promise.resolve(typed.pass(event, (checked) => this.#publish(checked, options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #publish(event: SSEEvent, options: PublishOptions | undefined): Promise<string> {
     let topic: string;
     let message: BackplaneEvent;
     try {
@@ -324,6 +342,8 @@ export class SSEHub {
    * accepted: `false` when the hub is closed, when `maxPendingPublishes` publishes are waiting for
    * an asynchronous backplane (the hub's only "full" state), or when the backplane refuses it at
    * once. An invalid event throws. A later failure of an asynchronous backplane goes to `onError`.
+   * A typed hub throws a `TypeError` for a schema that validates asynchronously (use `publish()`),
+   * and returns `false` while an earlier `publish()` still waits for one.
    *
    * @example Usage
    * ```ts
@@ -333,7 +353,14 @@ export class SSEHub {
    * if (!hub.tryPublish({ data: "tick" }, { topic: "clock" })) console.warn("tick skipped");
    * ```
    */
-  tryPublish(event: SSEEvent, options?: PublishOptions): boolean {
+  tryPublish(event: EventOf<M>, options?: PublishOptions): boolean {
+    const typed = this.#typed;
+    if (typed === undefined) return this.#tryPublish(event, options);
+    // undefined: an earlier asynchronous validation is pending, and publishing now would reorder.
+    return typed.passNow(event, (checked) => this.#tryPublish(checked, options), "publish()") ?? false;
+  }
+
+  #tryPublish(event: SSEEvent, options: PublishOptions | undefined): boolean {
     const topic = this.#topicFor(options);
     const message = this.#prepare(event);
     const gate = this.#gate;

@@ -5,6 +5,7 @@
  */
 
 import type { EncodeOptions } from "../core/event.ts";
+import type { EventMap } from "../core/events.ts";
 import type { Backplane } from "./backplane.ts";
 import type { MemoryBackplaneOptions } from "./memory-backplane.ts";
 
@@ -40,7 +41,7 @@ export type SlowConsumerPolicy = "disconnect" | "drop-oldest";
  * const hub = new SSEHub(options);
  * ```
  */
-export interface SSEHubOptions extends EncodeOptions {
+export interface SSEHubOptions<M extends EventMap | undefined = EventMap | undefined> extends EncodeOptions {
   /**
    * Where events come from and where their history lives. The hub does not close a backplane it
    * was given.
@@ -222,6 +223,16 @@ export interface SSEHubOptions extends EncodeOptions {
    * @default {logs the error with console.error}
    */
   onError?: (error: unknown) => void;
+  /**
+   * The typed event map (see {@linkcode defineEvents}): `publish()` and `tryPublish()` take only its
+   * events and validate each once, at publish, before it reaches the backplane (an
+   * `EventValidationError` rejects the publish, or is thrown by `tryPublish()`); subscribers on every
+   * instance get the validated event, its data as JSON whatever `serialize` says. `tryPublish()`
+   * throws a `TypeError` for a schema that validates asynchronously.
+   *
+   * @default {undefined: untyped, any `SSEEvent`}
+   */
+  events?: M;
 }
 
 /**

@@ -1,7 +1,3 @@
-// @ts-nocheck -- PENDING: remove this line with the move below (the `events` options do not exist yet).
-// PENDING: move to test/core/typed-server.test.ts (and the hub part next to test/hub, test/redis
-// if preferred) once the typed wiring of .tmp/typed-wiring.md is in; vitest ignores this name.
-//
 // The typed server at run time, the same suite for Zod 4, Valibot 1 and ArkType 2, through a real
 // HTTP server: sseResponse(…, { events }) writes valid events and rejects invalid ones before a
 // byte is written, asynchronous validators included and in order; a typed hub validates once at
@@ -87,8 +83,9 @@ describe.skipIf(requirement !== "run")("typed hub over Redis", () => {
     const events = library.events as typeof zodEvents;
     const clients = [new Redis(server.url), new Redis(server.url)];
     const prefix = `typed-${library.name.replace(/\W/g, "")}:`;
-    const publisher = new SSEHub({ events, backplane: new RedisBackplane({ redis: clients[0]!, prefix }) });
-    const receiver = new SSEHub({ events, backplane: new RedisBackplane({ redis: clients[1]!, prefix }) });
+    const backplanes = clients.map((redis) => new RedisBackplane({ redis, prefix }));
+    const publisher = new SSEHub({ events, backplane: backplanes[0] });
+    const receiver = new SSEHub({ events, backplane: backplanes[1] });
     const url = route((request) => receiver.subscribe(request));
     const subscription = subscribe(url, { events, retry: 10 });
     const iterator = subscription[Symbol.asyncIterator]();
@@ -99,6 +96,8 @@ describe.skipIf(requirement !== "run")("typed hub over Redis", () => {
     clearInterval(publishing);
     subscription.close();
     await Promise.all([publisher.close(), receiver.close()]);
+    // The hubs were given their backplanes, so they do not close them.
+    await Promise.all(backplanes.map((backplane) => backplane.close()));
     for (const client of clients) client.disconnect();
   });
 });

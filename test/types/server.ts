@@ -1,7 +1,3 @@
-// @ts-nocheck -- PENDING: remove this line once the typed wiring of .tmp/typed-wiring.md is in
-// src/core/stream.ts, src/core/response.ts, src/hub/* and src/adapters/hono.ts; tsc then checks
-// this file with the others of test/types (tsconfig.json includes test/).
-//
 // Type tests of the typed server (compiled by tsc, not run): a wrong event name, a wrong payload
 // and a missing field are compile errors for SSEStream#send, sseResponse's handler and onError,
 // SSEHub#publish/tryPublish and the Hono helper; untyped code is unchanged; a typed stream still
@@ -91,3 +87,10 @@ sseHandler(async (stream) => {
 sse(c, async (stream) => {
   await stream.send({ event: "untyped", data: "fine" });
 });
+
+// --- errorEvent is typed by `events` too ------------------------------------------------------
+sseResponse(request, async () => {}, { events: zodEvents, errorEvent: { event: "chat", data: { from: "server", text: "failed" } } });
+sseResponse(request, async () => {}, { events: zodEvents, errorEvent: () => ({ data: "failed" }) });
+// @ts-expect-error: an errorEvent not in the map
+sseResponse(request, async () => {}, { events: zodEvents, errorEvent: { event: "error", data: "failed" } });
+sseResponse(request, async () => {}, { errorEvent: { event: "error", data: "untyped: anything" } });
