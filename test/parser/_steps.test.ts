@@ -17,9 +17,24 @@ function decodeAll(chunks: Uint8Array[]): string {
   return text + decoder.flush();
 }
 
+/** A sink that takes each line of the LF-ended text it is given, and keeps the unterminated rest. */
+function sink(out: string[], partial: (length: number) => boolean = () => true) {
+  return {
+    lines(s: string, start: number): number {
+      let pos = start;
+      for (let end = s.indexOf("\n", pos); end !== -1; end = s.indexOf("\n", pos)) {
+        out.push(s.slice(pos, end));
+        pos = end + 1;
+      }
+      return pos;
+    },
+    partial,
+  };
+}
+
 function lines(texts: string[]): string[] {
   const out: string[] = [];
-  const splitter = new _LineSplitter({ line: (s, start, end) => void out.push(s.slice(start, end)), partial: () => true });
+  const splitter = new _LineSplitter(sink(out));
   for (const text of texts) splitter.split(text, 0);
   return out;
 }
@@ -57,6 +72,7 @@ describe("_Utf8Decoder", () => {
 describe("_LineSplitter", () => {
   it("ends lines at LF, CR and CRLF, also when a CRLF is split between chunks", () => {
     expect(lines(["a\nb\rc\r\nd\r", "\ne\n"])).toEqual(["a", "b", "c", "d", "e"]);
+    expect(lines(["a\r\r\nb\r", "\r", "\n", "\nc\r"])).toEqual(["a", "", "b", "", "", "c"]);
   });
 
   it("joins a line spread over several chunks into one flat line", () => {
@@ -65,7 +81,7 @@ describe("_LineSplitter", () => {
 
   it("drops a line the sink refuses, and goes on after its end", () => {
     const out: string[] = [];
-    const splitter = new _LineSplitter({ line: (s, start, end) => void out.push(s.slice(start, end)), partial: (length) => length < 5 });
+    const splitter = new _LineSplitter(sink(out, (length) => length < 5));
     for (const text of ["ok\nabc", "defgh", "ij\nnext\n"]) splitter.split(text, 0);
     expect(out).toEqual(["ok", "next"]);
   });
@@ -76,7 +92,8 @@ describe("_EventInterpreter", () => {
     const messages: SSEMessage[] = [];
     const retries: number[] = [];
     const interpreter = new _EventInterpreter({ onEvent: (m) => void messages.push(m), onRetry: (r) => void retries.push(r), onComment: undefined, onError: () => {} }, 100, "");
-    for (const line of ["event: e", "data: a", "data", "id: 7", "retry: 30", "retry: x", ""]) interpreter.line(line, 0, line.length);
+    const text = "event: e\ndata: a\ndata\nid: 7\nretry: 30\nretry: x\n\ndata: rest";
+    expect(interpreter.lines(text, 0)).toBe(text.indexOf("data: rest"));
     expect(messages).toEqual([{ type: "e", data: "a\n", lastEventId: "7" }]);
     expect(retries).toEqual([30]);
     expect(interpreter.lastEventId).toBe("7");
