@@ -18,23 +18,20 @@
 // X-Chat-Session response header for curl), and while U is claimed (connected, or within the
 // replay window after leaving) subscribing as U or sending `from=U` needs that session (403
 // otherwise). Names nobody holds stay usable as `from`, as in the original.
+//
+// Prices and chat follow the typed event map of examples/events.ts, shared with the typed Node
+// client (examples/client/typed-client.ts): the hub checks every publish against it.
 import { SSEHub } from "../src/hub/index.ts";
 import { getLastEventId, sseResponse } from "../src/index.ts";
+import { appEvents, type ChatMessage } from "./events.ts";
 import { PAGE } from "./page.ts";
 import { SESSION_HEADER, Sessions } from "./session.ts";
 
-/** The JSON payload of a chat event, field for field as in the original Go example. */
-export interface ChatMessage {
-  Type: "broadcast" | "direct";
-  From: string;
-  To: string;
-  Message: string;
-  Timestamp: string;
-}
+export type { ChatMessage } from "./events.ts";
 
 export interface AppOptions {
-  /** The hub for prices and chat. @default {a new in-memory SSEHub} */
-  hub?: SSEHub;
+  /** The hub for prices and chat, typed by the demo's events (an untyped hub fits too). @default {a new in-memory SSEHub with `events: appEvents`} */
+  hub?: SSEHub<typeof appEvents>;
   /** Milliseconds between price updates and quickstart timestamps. @default {1000} */
   interval?: number;
   /** Where request logs go. @default {console.log} */
@@ -118,7 +115,7 @@ class Claims {
 }
 
 export function createApp(options: AppOptions = {}): App {
-  const hub = options.hub ?? new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
+  const hub = options.hub ?? new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents });
   const interval = options.interval ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
   const sessions = new Sessions(options.secret);
@@ -136,7 +133,8 @@ export function createApp(options: AppOptions = {}): App {
       // id = milliseconds since the epoch, kept strictly increasing so that replay can find it.
       const id = Math.max(Date.now(), lastPriceId + 1);
       lastPriceId = id;
-      hub.publish({ event: symbol, id, data: priceAt(symbol, id).toFixed(2) }, { topic: "price" }).catch((error) => {
+      // A number (the event map's price), rounded to cents: `data: 189.5` on the wire.
+      hub.publish({ event: symbol, id, data: Number(priceAt(symbol, id).toFixed(2)) }, { topic: "price" }).catch((error) => {
         log(`price publish failed: ${String(error)}`);
       });
     }
