@@ -10,6 +10,7 @@ import type { ChunkSink, ChunkSinkSource, SinkControl } from "./_chunk-sink.ts";
 import { type CloseReason, cutError } from "./_close-reason.ts";
 import type { EventGate } from "./_event-gate.ts";
 import type { EncodeOptions } from "./event.ts";
+import { _record, type SSEMetrics } from "./metrics.ts";
 
 /** The resolved bounds and timers of one stream. */
 export interface StreamLimits {
@@ -83,6 +84,10 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
   reads = 0;
   readsAtTick = 0;
   stalledTicks = 0;
+  /** The `metrics` option; every call site tests this one field, so no metrics cost nothing. */
+  metrics: SSEMetrics | undefined = undefined;
+  /** `performance.now()` when the stream opened, taken only with metrics. */
+  openedAt = 0;
 
   constructor(limits: StreamLimits, encodeOptions: EncodeOptions | undefined) {
     this.limits = limits;
@@ -145,7 +150,7 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
     const queue = this.queue;
     if (this.waiting && queue.length === 0) {
       // The client is waiting: no coalescing to gain, send it now.
-      this.deliver(typeof chunk === "string" ? ENCODER.encode(chunk) : chunk, false);
+      this.deliver(typeof chunk === "string" ? ENCODER.encode(chunk) : chunk, false, 1);
       return TRUE;
     }
     if (this.waiters.length === 0 && this.fits(sizeOf(chunk))) {
@@ -208,11 +213,12 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
         return;
       }
       const chunk = this.coalesce(queue);
+      const count = queue.length;
       this.queue = [];
       this.queuedBytes = 0;
       this.queueHasBytes = false;
       const waiters = this.waiters;
-      this.deliver(chunk, waiters.length > 0);
+      this.deliver(chunk, waiters.length > 0, count);
       if (waiters.length > 0) this.admit();
     }
   }
@@ -229,9 +235,10 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
     if (n > 0) waiters.splice(0, n);
   }
 
-  /** Hands one chunk to the waiting consumer. */
-  deliver(chunk: Uint8Array, backlog: boolean): void {
+  /** Hands one chunk, of `count` writes, to the waiting consumer. */
+  deliver(chunk: Uint8Array, backlog: boolean, count: number): void {
     this.reads++;
+    if (this.metrics !== undefined) _record(this.metrics, "eventsSent", "stream", count, chunk.byteLength);
     const sink = this.sink;
     if (sink === undefined) {
       // A pull asks for one chunk; the next read asks again.
@@ -332,6 +339,9 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
    */
   cleanup(reason: CloseReason): void {
     this.endReason = reason;
+    if (this.metrics !== undefined) {
+      _record(this.metrics, "streamClosed", { kind: "stream", reason, duration: performance.now() - this.openedAt });
+    }
     if (this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;

@@ -6,6 +6,8 @@
 
 import { logError } from "../_internal/log.ts";
 import type { EventMap, EventOf } from "./events.ts";
+import { drainingResponse } from "./_drain.ts";
+import type { SSEGroup } from "./group.ts";
 import { sseHeaders } from "./headers.ts";
 import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";
 
@@ -43,6 +45,14 @@ export interface SSEResponseOptions<M extends EventMap | undefined = EventMap | 
    * @default {logs the error with console.error}
    */
   onError?: (error: unknown, stream: SSEStream<M>) => void | Promise<void>;
+  /**
+   * The {@linkcode SSEGroup} the stream joins, so that `group.drain()` can close it gracefully on
+   * shutdown. While the group drains, the response is a 503 with `Retry-After` and the handler
+   * does not run.
+   *
+   * @default {undefined}
+   */
+  group?: SSEGroup;
 }
 
 /** What an event-stream handler receives and may return; `M` is the `events` option's map, if any. */
@@ -72,13 +82,14 @@ export function sseResponse<M extends EventMap | undefined = EventMap | undefine
   handler: SSEHandler<M>,
   options: SSEResponseOptions<M> = {},
 ): Response {
-  const { headers, status = 200, errorEvent, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
+  const { headers, status = 200, errorEvent, group, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
   // Everything that can make the Response fail is checked before the stream (its timers, its
   // signal listener) exists, so that a refused response leaks nothing.
   const responseHeaders = headers === undefined ? undefined : sseHeaders(headers);
   if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY.has(status)) {
     throw new RangeError(`Cannot create the event-stream response: "status" must be 200 to 599 and allow a body, got ${String(status)}`);
   }
+  if (group?.draining) return drainingResponse();
   const stream = new SSEStream<M>({ ...streamOptions, signal: request?.signal });
   let response: Response;
   try {
@@ -87,6 +98,7 @@ export function sseResponse<M extends EventMap | undefined = EventMap | undefine
     void stream.cancel(error);
     throw error;
   }
+  group?.add(stream as SSEStream);
   const fail = async (error: unknown) => {
     // A disconnect aborts whatever the handler awaited; that is not the handler's failure.
     if (!(stream.signal.aborted && (error === stream.signal.reason || isAbortError(error)))) {

@@ -14,6 +14,7 @@ import { encodeComment, encodeEvent } from "./encoder.ts";
 import type { EncodeOptions, SSEEvent } from "./event.ts";
 import { checkEventsOption, type EventMap, type EventOf } from "./events.ts";
 import { sseHeaders } from "./headers.ts";
+import { _record, type SSEMetrics } from "./metrics.ts";
 
 export { attachChunkSink, type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "./_chunk-sink.ts";
 
@@ -110,6 +111,14 @@ export interface SSEStreamOptions<M extends EventMap | undefined = EventMap | un
    * @default {undefined: untyped, any `SSEEvent`, data serialised by `serialize`}
    */
   events?: M;
+  /**
+   * Callbacks told when the stream opens and ends (with its close reason and duration) and what it
+   * sends (see {@linkcode SSEMetrics}; `otelMetrics()` from `hertz-sse/otel` records them). Nothing
+   * is measured without it.
+   *
+   * @default {undefined: no metrics}
+   */
+  metrics?: SSEMetrics;
 }
 
 const KEEP_ALIVE = encodeComment("keep-alive");
@@ -120,6 +129,8 @@ const DEFAULT_HEADERS: HeadersInit = Object.freeze(Object.fromEntries(sseHeaders
 /** Closes `stream` gracefully with a reason other than `"server"` (for `sseResponse`). Internal. */
 // Set by SSEStream's static block, which alone can reach a stream's core.
 export let closeStream: (stream: SSEStream, reason: CloseReason) => void;
+/** Cuts `stream` (abortive) with `reason`, for a drain's deadline. Internal. */
+export let cutStream: (stream: SSEStream, reason: CloseReason) => void;
 
 /**
  * A `ReadableStream` of UTF-8 bytes in the event-stream format, to be used as a response body.
@@ -177,6 +188,12 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
     this.#core = core;
     if (events !== undefined) core.gate = new EventGate(events, "Cannot send event");
     setChunkSinkSource(this, core);
+    const metrics = options.metrics;
+    if (metrics !== undefined) {
+      core.metrics = metrics;
+      core.openedAt = performance.now();
+      _record(metrics, "streamOpened", "stream");
+    }
     if (options.retry !== undefined) core.write(encodeEvent({ retry: options.retry }));
     const external = options.signal;
     if (external) {
@@ -273,6 +290,7 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
 
   static {
     closeStream = (stream, reason) => stream.#core.close(reason);
+    cutStream = (stream, reason) => stream.#core.cut(reason);
   }
 }
 

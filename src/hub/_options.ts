@@ -9,6 +9,7 @@ import { describe } from "../_internal/describe.ts";
 import { logError, report } from "../_internal/log.ts";
 import { encodeComment, encodeEvent } from "../core/encoder.ts";
 import { checkEventsOption, type EventMap } from "../core/events.ts";
+import type { SSEMetrics } from "../core/metrics.ts";
 import { sseHeaders } from "../core/headers.ts";
 import { checkPositive, checkRetry, checkTopic } from "./_checks.ts";
 import type { Backplane } from "./backplane.ts";
@@ -58,6 +59,8 @@ export interface HubConfig {
   readonly onError: (error: unknown) => void;
   /** The typed event map, if any. */
   readonly events: EventMap | undefined;
+  /** The `metrics` option, if any. */
+  readonly metrics: SSEMetrics | undefined;
 }
 
 /** Checks `options` and resolves them into a {@linkcode HubConfig}; throws for an invalid one. */
@@ -167,6 +170,7 @@ export function resolveHubOptions(options: SSEHubOptions): HubConfig {
     onUnsubscribe: options.onUnsubscribe,
     onError: onError === undefined ? (error) => logError("hub error", error) : (error) => report(onError, error),
     events,
+    metrics: options.metrics,
   };
 }
 

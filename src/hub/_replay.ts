@@ -6,6 +6,7 @@
  */
 
 import { isPromiseLike } from "../_internal/log.ts";
+import { _record, type SSEMetrics } from "../core/metrics.ts";
 import { frameOf, resetFrame } from "./_frame.ts";
 import type { HubSubscriber } from "./_subscriber.ts";
 import type { Backplane, BackplaneEntry, BackplaneHistory } from "./backplane.ts";
@@ -21,6 +22,8 @@ export interface ReplayContext {
   readonly onError: (error: unknown) => void;
   /** The promise after which live delivery of `topic` has started, if it has not yet. */
   readyOf(topic: string): Promise<void> | undefined;
+  /** The hub's metrics, told each replay's result. */
+  readonly metrics: SSEMetrics | undefined;
 }
 
 /**
@@ -70,6 +73,7 @@ function applyHistory(
 ): void {
   if (subscriber.closed) return;
   if (history.gone) {
+    if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", "reset");
     subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, history.lastId)]);
     return;
   }
@@ -78,9 +82,11 @@ function applyHistory(
   // Held live events the history already contained are skipped, whether it is replayed or reset.
   const skip = held && entries.length > 0 ? new Set(entries.map((entry) => entry.id)) : undefined;
   if (frames !== undefined) {
+    if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", frames.length > 0 ? "hit" : "none");
     subscriber.replay(frames, skip);
     return;
   }
+  if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", "reset");
   // Past a bound: the reset event instead of a partial replay, with the newest id, so that the
   // client refetches its state and follows live from there.
   subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, entries[entries.length - 1]!.id)], skip);

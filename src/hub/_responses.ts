@@ -7,6 +7,11 @@
 
 import { textResponse } from "../_internal/http.ts";
 
+/** 503: the hub is draining: come back soon, to another instance. */
+export function drainingResponse(): Response {
+  return textResponse(503, "The event hub is shutting down", { "Retry-After": "1" });
+}
+
 /** 503: the hub is closed (a client should come back later, to another instance). */
 export function closedResponse(): Response {
   return textResponse(503, "The event hub is closed");

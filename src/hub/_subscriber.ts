@@ -9,6 +9,7 @@
 import { concatChunks } from "../_internal/bytes.ts";
 import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "../core/_chunk-sink.ts";
 import { type CloseReason, cutError } from "../core/_close-reason.ts";
+import { _record, type SSEMetrics } from "../core/metrics.ts";
 
 /** What a {@linkcode HubSubscriber} needs from its hub. */
 export interface SubscriberHost {
@@ -20,6 +21,8 @@ export interface SubscriberHost {
   readonly maxQueuedBytes: number;
   /** The policy for a full queue: drop the oldest chunk (`true`) or cut the connection (`false`). */
   readonly dropOldest: boolean;
+  /** The hub's metrics, if any: told what goes out and what is dropped. */
+  readonly metrics: SSEMetrics | undefined;
   /** Called exactly once when the subscriber ends, with why. */
   release(subscriber: HubSubscriber, reason: CloseReason): void;
 }
@@ -86,6 +89,10 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   /** Something was sent since the last tick. */
   #active = false;
   #closed = false;
+  /** How many frames the chunk that `#next()` returned holds (for metrics). */
+  #count = 0;
+  /** `performance.now()` when the subscription opened, taken only with metrics. */
+  openedAt = 0;
 
   /** Creates the subscriber; nothing is sent until {@linkcode push}. */
   constructor(host: SubscriberHost, request: Request, topics: readonly string[]) {
@@ -151,7 +158,7 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     while (this.#waiting) {
       const chunk = this.#next();
       if (chunk === undefined) return;
-      this.#deliver(chunk);
+      this.#deliver(chunk, this.#count);
     }
   }
 
@@ -260,6 +267,8 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
     if (last !== undefined) chunks.push(last);
     if (chunks.length > 0) {
       const chunk = chunks.length === 1 ? chunks[0]! : concatChunks(chunks);
+      const metrics = this.#host.metrics;
+      if (metrics !== undefined) _record(metrics, "eventsSent", "hub", chunks.length, chunk.byteLength);
       if (this.#sink !== undefined) this.#sink.write(chunk, false);
       else {
         try {
@@ -311,7 +320,7 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   #enqueue(frame: Uint8Array): void {
     this.#active = true;
     if (this.#waiting && this.#backlog === undefined) {
-      this.#deliver(frame);
+      this.#deliver(frame, 1);
       return;
     }
     const queue = this.#queue;
@@ -338,9 +347,11 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   #dropFor(bytes: number): void {
     const queue = this.#queue!;
     const host = this.#host;
+    const before = queue.length;
     do {
       this.#queuedBytes -= queue.shift()!.byteLength;
     } while (queue.length > 0 && (queue.length >= host.maxQueued || this.#queuedBytes + bytes > host.maxQueuedBytes));
+    if (host.metrics !== undefined) _record(host.metrics, "eventsDropped", "hub", "slow-consumer", before - queue.length);
   }
 
   /** The next chunk for the client: a piece of the backlog, else the whole queue joined, else nothing. */
@@ -356,17 +367,21 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
       const start = this.#backlogIndex;
       if (end >= backlog.length) this.#backlog = undefined;
       else this.#backlogIndex = end;
+      this.#count = end - start;
       return end - start === 1 ? backlog[start]! : concatChunks(backlog.slice(start, end));
     }
     const queue = this.#queue;
     if (queue === undefined) return undefined;
     this.#queue = undefined;
     this.#queuedBytes = 0;
+    this.#count = queue.length;
     return queue.length === 1 ? queue[0]! : concatChunks(queue);
   }
 
-  /** Hands a chunk to the waiting client: one per pull, as many as the sink takes. */
-  #deliver(frame: Uint8Array): void {
+  /** Hands a chunk of `count` frames to the waiting client: one per pull, as many as the sink takes. */
+  #deliver(frame: Uint8Array, count: number): void {
+    const metrics = this.#host.metrics;
+    if (metrics !== undefined) _record(metrics, "eventsSent", "hub", count, frame.byteLength);
     const sink = this.#sink;
     if (sink === undefined) {
       this.#waiting = false;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _record, type SSEMetrics } from "../core/metrics.ts";
 import { frameOf } from "./_frame.ts";
 import type { HubSubscriber } from "./_subscriber.ts";
 import type { Backplane, BackplaneEntry, BackplaneSubscription } from "./backplane.ts";
@@ -21,9 +22,12 @@ export class TopicTable {
   readonly #onError: (error: unknown) => void;
   readonly #deliver = (entry: BackplaneEntry): void => this.deliver(entry);
 
-  constructor(backplane: Backplane, onError: (error: unknown) => void) {
+  readonly #metrics: SSEMetrics | undefined;
+
+  constructor(backplane: Backplane, onError: (error: unknown) => void, metrics?: SSEMetrics) {
     this.#backplane = backplane;
     this.#onError = onError;
+    this.#metrics = metrics;
   }
 
   /** How many topics have subscribers. */
@@ -58,6 +62,7 @@ export class TopicTable {
       topic = new Topic();
       this.#topics.set(name, topic);
       topic.subscribers.add(subscriber);
+      if (this.#metrics !== undefined) _record(this.#metrics, "topicCreated");
       topic.subscription = this.#backplane.subscribe(name, this.#deliver);
       return;
     }
@@ -71,6 +76,7 @@ export class TopicTable {
       if (topic === undefined || !topic.subscribers.delete(subscriber)) continue;
       if (topic.subscribers.size === 0) {
         this.#topics.delete(name);
+        if (this.#metrics !== undefined) _record(this.#metrics, "topicDeleted");
         topic.subscription?.unsubscribe();
       }
     }

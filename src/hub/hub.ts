@@ -8,18 +8,20 @@
 import { describe } from "../_internal/describe.ts";
 import { guard, isPromiseLike } from "../_internal/log.ts";
 import type { CloseReason } from "../core/_close-reason.ts";
+import { type DrainOptions, type DrainPlan, resolveDrain, scheduleWaves } from "../core/_drain.ts";
 import { EventGate } from "../core/_event-gate.ts";
 import { encodeEvent } from "../core/encoder.ts";
 import type { SSEEvent } from "../core/event.ts";
 import type { EventMap, EventOf } from "../core/events.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
+import { _record, type SSEMetrics } from "../core/metrics.ts";
 import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
 import { prepareEvent } from "./_prepare.ts";
 import { PublishGate, settledPromise, withTimeout } from "./_publish-gate.ts";
 import { topicsOf } from "./_query.ts";
 import { type ReplayContext, replay } from "./_replay.ts";
-import { closedResponse, methodNotAllowedResponse, tooManyLiveTopicsResponse, unknownTopicResponse } from "./_responses.ts";
+import { closedResponse, drainingResponse, methodNotAllowedResponse, tooManyLiveTopicsResponse, unknownTopicResponse } from "./_responses.ts";
 import { HubSubscriber, type SubscriberHost } from "./_subscriber.ts";
 import { TopicTable } from "./_topics.ts";
 import type { BackplaneEvent } from "./backplane.ts";
@@ -41,6 +43,7 @@ class Host implements SubscriberHost {
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
   readonly dropOldest: boolean;
+  readonly metrics: SSEMetrics | undefined;
   constructor(
     config: HubConfig,
     readonly release: (subscriber: HubSubscriber, reason: CloseReason) => void,
@@ -48,6 +51,7 @@ class Host implements SubscriberHost {
     this.maxQueued = config.maxQueued;
     this.maxQueuedBytes = config.maxQueuedBytes;
     this.dropOldest = config.dropOldest;
+    this.metrics = config.metrics;
   }
 }
 
@@ -113,12 +117,15 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
   readonly #endFrame: Uint8Array;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  #draining: Promise<void> | undefined;
+  /** Ends the drain (cancels its waves and deadline, closes the hub); set while it runs. */
+  #drained: (() => void) | undefined;
 
   /** Creates a hub; nothing runs until the first subscription. */
   constructor(options: SSEHubOptions<M> = {}) {
     const config = resolveHubOptions(options);
     this.#config = config;
-    this.#topics = new TopicTable(config.backplane, config.onError);
+    this.#topics = new TopicTable(config.backplane, config.onError, config.metrics);
     this.#host = new Host(config, (subscriber, reason) => this.#release(subscriber, reason));
     this.#gate = new PublishGate(config.maxPending, config.maxWaiting);
     this.#typed = config.events === undefined ? undefined : new EventGate(config.events, "Cannot publish event");
@@ -131,6 +138,7 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
       maxBytes: config.maxReplayBytes,
       onError: config.onError,
       readyOf: (name) => topics.readyOf(name),
+      metrics: config.metrics,
     };
   }
 
@@ -245,6 +253,7 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
   /** The response that refuses a subscription to `topics` now (closed hub, unknown topic, too many topics), if any. */
   #refusal(topics: readonly string[] | undefined): Response | undefined {
     if (this.#closing !== undefined) return closedResponse();
+    if (this.#draining !== undefined) return drainingResponse();
     if (topics === undefined) return undefined;
     const config = this.#config;
     if (!config.autoCreate) {
@@ -262,6 +271,11 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
 
   #open(request: Request, topics: readonly string[], lastEventId: string | undefined, headers: HeadersInit): Response {
     const subscriber = new HubSubscriber(this.#host, request, topics);
+    const metrics = this.#config.metrics;
+    if (metrics !== undefined) {
+      subscriber.openedAt = performance.now();
+      _record(metrics, "streamOpened", "hub");
+    }
     this.#subscribers.add(subscriber);
     if (this.#subscribers.size === 1) this.#startTimer();
     try {
@@ -384,6 +398,64 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
   }
 
   /**
+   * Drains the hub for a shutdown without a reconnect storm: new subscriptions get a 503 with
+   * `Retry-After` at once; the open ones are closed gracefully (close reason `drain`) in waves
+   * spread evenly over `jitter`, each after a `retry:` drawn at random, so that their clients come
+   * back spread out, to another instance on the same backplane, and resume from `Last-Event-ID`
+   * without losing an event. Those still open at `deadline` are cut (reason `drain-timeout`). Then
+   * the hub closes as {@linkcode SSEHub.close} does; the promise resolves once it has. Publishing
+   * goes on while it drains. Calling it again returns the same promise; rejects with a
+   * `RangeError` for invalid options.
+   *
+   * @example Drain on SIGTERM
+   * ```ts
+   * import { SSEHub } from "@hertz/sse/hub";
+   * import { assertEquals } from "jsr:@std/assert";
+   *
+   * const hub = new SSEHub();
+   * const response = await hub.subscribe(new Request("http://localhost/sse"));
+   * // Deno.addSignalListener("SIGTERM", async () => { await hub.drain({ deadline: 20_000, jitter: 10_000 }); Deno.exit(0); });
+   * await hub.drain({ deadline: 1_000, jitter: 0 });
+   * assertEquals(await response.text(), "retry: 100\n\n");
+   * assertEquals((await hub.subscribe(new Request("http://localhost/sse"))).status, 503);
+   * ```
+   */
+  drain(options: DrainOptions = {}): Promise<void> {
+    if (this.#draining !== undefined) return this.#draining;
+    if (this.#closing !== undefined) return this.#closing;
+    let plan: DrainPlan;
+    try {
+      plan = resolveDrain(options, "drain the hub");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const subscribers = this.#subscribers;
+    let cancel: (() => void) | undefined;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    this.#draining = new Promise<void>((resolve, reject) => {
+      this.#drained = () => {
+        this.#drained = undefined;
+        cancel?.();
+        if (deadline !== undefined) clearTimeout(deadline);
+        this.close().then(resolve, reject);
+      };
+    });
+    if (subscribers.size === 0) {
+      this.#drained!();
+      return this.#draining;
+    }
+    deadline = setTimeout(() => {
+      for (const subscriber of [...subscribers]) subscriber.cut("drain-timeout");
+      this.#drained?.();
+    }, plan.deadline);
+    cancel = scheduleWaves([...subscribers], plan, (subscriber, retry) => {
+      // What is queued goes first, then retry:, then the body ends.
+      if (!subscriber.closed) subscriber.end("drain", ENCODER.encode(retry));
+    });
+    return this.#draining;
+  }
+
+  /**
    * Ends every subscription gracefully (what is queued is still delivered), after sending
    * `retry:` when `options.retry` is given, so that clients know when to come back; stops the
    * timer, rejects publishes waiting for a slot, and closes the backplane if the hub created it.
@@ -419,10 +491,17 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
   }
 
   /** The one place where a subscriber leaves the hub, with why it ended. */
-  #release(subscriber: HubSubscriber, _reason: CloseReason): void {
+  #release(subscriber: HubSubscriber, reason: CloseReason): void {
     this.#subscribers.delete(subscriber);
     this.#topics.leave(subscriber);
-    if (this.#subscribers.size === 0) this.#stopTimer();
+    const metrics = this.#config.metrics;
+    if (metrics !== undefined) {
+      _record(metrics, "streamClosed", { kind: "hub", reason, duration: performance.now() - subscriber.openedAt });
+    }
+    if (this.#subscribers.size === 0) {
+      this.#stopTimer();
+      this.#drained?.();
+    }
     const onUnsubscribe = this.#config.onUnsubscribe;
     // Never inside the fan-out or publish() that ended the subscription: a hook that publishes
     // would otherwise reorder events for the other subscribers.
@@ -450,6 +529,8 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
       gate.release();
       return Promise.reject(closedError());
     }
+    const metrics = this.#config.metrics;
+    if (metrics !== undefined) return this.#sendMeasured(topic, message, metrics);
     let result: string | Promise<string>;
     try {
       result = this.#config.backplane.publish(topic, message);
@@ -462,6 +543,37 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
       return settledPromise(result);
     }
     return Promise.resolve(result).finally(gate.releaseFn);
+  }
+
+  /** {@linkcode SSEHub.#send} with `metrics`: tells them how long the backplane took, and whether it failed. */
+  #sendMeasured(topic: string, message: BackplaneEvent, metrics: SSEMetrics): Promise<string> {
+    const gate = this.#gate;
+    const start = performance.now();
+    let result: string | Promise<string>;
+    try {
+      result = this.#config.backplane.publish(topic, message);
+    } catch (error) {
+      gate.release();
+      _record(metrics, "published", performance.now() - start, false);
+      return Promise.reject(error);
+    }
+    if (typeof result === "string") {
+      gate.release();
+      _record(metrics, "published", performance.now() - start, true);
+      return settledPromise(result);
+    }
+    return Promise.resolve(result).then(
+      (id) => {
+        gate.release();
+        _record(metrics, "published", performance.now() - start, true);
+        return id;
+      },
+      (error: unknown) => {
+        gate.release();
+        _record(metrics, "published", performance.now() - start, false);
+        throw error;
+      },
+    );
   }
 
   #startTimer(): void {

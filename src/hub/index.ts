@@ -29,6 +29,7 @@ export type {
   BackplaneListener,
   BackplaneSubscription,
 } from "./backplane.ts";
+export type { DrainOptions } from "../core/_drain.ts";
 export {
   type CloseOptions,
   type HubSubscribeOptions,

@@ -6,6 +6,7 @@
 
 import type { EncodeOptions } from "../core/event.ts";
 import type { EventMap } from "../core/events.ts";
+import type { SSEMetrics } from "../core/metrics.ts";
 import type { Backplane } from "./backplane.ts";
 import type { MemoryBackplaneOptions } from "./memory-backplane.ts";
 
@@ -233,6 +234,14 @@ export interface SSEHubOptions<M extends EventMap | undefined = EventMap | undef
    * @default {undefined: untyped, any `SSEEvent`}
    */
   events?: M;
+  /**
+   * Callbacks told when subscriptions open and end (with their close reason and duration), what
+   * they are sent and dropped, replay results, live topics and publish latency (see `SSEMetrics`;
+   * `otelMetrics()` from `hertz-sse/otel` records them). Nothing is measured without it.
+   *
+   * @default {undefined: no metrics}
+   */
+  metrics?: SSEMetrics;
 }
 
 /**
