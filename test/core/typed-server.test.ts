@@ -59,6 +59,18 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
     messages.close();
     await hub.close();
   });
+
+  it("a typed hub's tryPublish throws for invalid data and for an asynchronous schema, and sends valid data as JSON", async () => {
+    const hub = new SSEHub({ events, serialize: () => "not JSON", keepAlive: false });
+    const response = await hub.subscribe(new Request("http://localhost/sse"), { topics: "t" });
+    expect(() => hub.tryPublish({ event: "chat", data: { from: "ann" } as never }, { topic: "t" })).toThrow(EventValidationError);
+    expect(hub.tryPublish({ event: "chat", id: "1", data: { from: "ann", text: "hi" } }, { topic: "t" })).toBe(true);
+    const slow = new SSEHub({ events: library.slow as never });
+    expect(() => slow.tryPublish({ event: "tick", data: { n: 2 } } as never)).toThrow(/asynchronously, use publish\(\)/);
+    await hub.close();
+    await slow.close();
+    expect(await response.text()).toBe('event: chat\ndata: {"from":"ann","text":"hi"}\nid: 1\n\n');
+  });
 });
 
 const requirement = redisRequirement();
