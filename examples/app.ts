@@ -21,8 +21,9 @@
 //
 // Prices and chat follow the typed event map of examples/events.ts, shared with the typed Node
 // client (examples/client/typed-client.ts): the hub checks every publish against it.
+import type { Backplane, DrainOptions } from "../src/hub/index.ts";
 import { SSEHub } from "../src/hub/index.ts";
-import { getLastEventId, sseResponse } from "../src/index.ts";
+import { getLastEventId, SSEGroup, sseResponse } from "../src/index.ts";
 import { appEvents, type ChatMessage } from "./events.ts";
 import { PAGE } from "./page.ts";
 import { SESSION_HEADER, Sessions } from "./session.ts";
@@ -43,13 +44,32 @@ export interface AppOptions {
   secret?: string;
   /** How long a name stays claimed after its last connection left: the replay window. @default {300000} */
   claimWindow?: number;
+  /**
+   * The backplane of the app's own hub (ignored when `hub` is given): with a shared one (Redis,
+   * from REDIS_URL in the runtime folders) several instances share prices and chat. Prices then
+   * take the backplane's ids (Redis assigns them) instead of their own. @default {in memory}
+   */
+  backplane?: Backplane;
+  /**
+   * Whether this instance publishes prices. Behind a shared backplane, let one instance do it
+   * (PRICE_TICKER=off on the others), or every price comes once per instance. @default {true}
+   */
+  ticker?: boolean;
 }
 
 export interface App {
   fetch(request: Request): Promise<Response>;
   /** Stops the price ticker and closes the hub. */
   close(): Promise<void>;
+  /**
+   * Drains the instance for a shutdown: stops the ticker, refuses new streams (503), closes the
+   * open ones in waves over `jitter` and resolves when they have ended (at the latest at `deadline`).
+   */
+  drain(options?: DrainOptions): Promise<void>;
 }
+
+/** How the runtime folders drain on SIGTERM/SIGINT: streams closed over 3 s, everything gone within 9 s. */
+export const SHUTDOWN: Required<DrainOptions> = { deadline: 9_000, jitter: 3_000 };
 
 const SYMBOLS = [
   { symbol: "AAPL", base: 190, phase: 0 },
@@ -115,7 +135,12 @@ class Claims {
 }
 
 export function createApp(options: AppOptions = {}): App {
-  const hub = options.hub ?? new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents });
+  const hub = options.hub ??
+    new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, backplane: options.backplane });
+  // A shared backplane assigns the ids (Redis refuses a publisher's own).
+  const ownIds = options.hub === undefined && options.backplane === undefined;
+  // The quickstart streams (GET /sse), drained with the hub.
+  const group = new SSEGroup();
   const interval = options.interval ?? 1000;
   const log = options.log ?? ((line: string) => console.log(line));
   const sessions = new Sessions(options.secret);
@@ -134,15 +159,17 @@ export function createApp(options: AppOptions = {}): App {
       const id = Math.max(Date.now(), lastPriceId + 1);
       lastPriceId = id;
       // A number (the event map's price), rounded to cents: `data: 189.5` on the wire.
-      hub.publish({ event: symbol, id, data: Number(priceAt(symbol, id).toFixed(2)) }, { topic: "price" }).catch((error) => {
+      const data = Number(priceAt(symbol, id).toFixed(2));
+      hub.publish(ownIds ? { event: symbol, id, data } : { event: symbol, data }, { topic: "price" }).catch((error) => {
         log(`price publish failed: ${String(error)}`);
       });
     }
   };
   // Started by the first request rather than at load time: Workers allow no timers in the global
   // scope, and an idle process should be free to exit.
+  let tickerOn = options.ticker ?? true;
   const startTicker = () => {
-    if (ticker !== undefined) return;
+    if (ticker !== undefined || !tickerOn) return;
     publishPrices();
     ticker = setInterval(publishPrices, interval);
   };
@@ -197,7 +224,7 @@ export function createApp(options: AppOptions = {}): App {
               await stream.send({ event: "timestamp", data: new Date().toISOString() });
               await new Promise((resolve) => setTimeout(resolve, interval));
             }
-          });
+          }, { group });
         case "GET /price":
           startTicker();
           log(`price subscriber, last event ID: ${forLog(getLastEventId(request) ?? "")}`);
@@ -213,8 +240,14 @@ export function createApp(options: AppOptions = {}): App {
       }
     },
     async close() {
+      tickerOn = false;
       if (ticker !== undefined) clearInterval(ticker);
       await hub.close();
+    },
+    async drain(drainOptions) {
+      tickerOn = false;
+      if (ticker !== undefined) clearInterval(ticker);
+      await Promise.all([hub.drain(drainOptions), group.drain(drainOptions)]);
     },
   };
 }

@@ -5,8 +5,8 @@
  */
 
 import { logError } from "../_internal/log.ts";
-import type { EventMap, EventOf } from "./events.ts";
 import { drainingResponse } from "./_drain.ts";
+import type { EventMap, EventOf } from "./events.ts";
 import type { SSEGroup } from "./group.ts";
 import { sseHeaders } from "./headers.ts";
 import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";

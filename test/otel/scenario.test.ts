@@ -1,8 +1,8 @@
 // A scripted scenario against the real OpenTelemetry SDK (issue 15): streams and hub subscriptions
 // opened and closed for each close reason, drops and replays, read back with exact counts.
 import { describe, expect, it } from "vitest";
-import { SSEGroup, SSEStream, sseResponse } from "../../src/index.ts";
 import { SSEHub } from "../../src/hub/index.ts";
+import { SSEGroup, SSEStream, sseResponse } from "../../src/index.ts";
 import { otelMetrics } from "../../src/otel/index.ts";
 import { newReader, readMetrics, sumWhere } from "../_helpers/otel.ts";
 
