@@ -5,12 +5,20 @@
  * core. It works with every Hono runtime adapter, including `@hono/node-server` over HTTP/2,
  * because the response carries no hop-by-hop headers.
  *
+ * On `@hono/node-server` the Node response is at hand (`c.env.outgoing`), and the stream's chunks
+ * are written straight to it once the server starts writing the body, as `hertz-sse/node` does:
+ * one `res.write()` per batch of events instead of a web-stream read per event (measured in
+ * BENCHMARKS.md, "Round two: the fast path by default"). The server still sends the status and
+ * headers, after every middleware has had its say; when they do not announce a plain event stream
+ * (a middleware compressed or replaced the body), the body is read as usual.
+ *
  * @module
  */
 import type { Context, Env, Handler } from "hono";
 import type { EventMap } from "../core/events.ts";
 import { type SSEResponseOptions, sseResponse } from "../core/response.ts";
 import type { SSEStream } from "../core/stream.ts";
+import { isNodeResponse, offerNodeResponse } from "./_node-exchange.ts";
 
 /** A Hono event-stream handler: the stream (typed by the `events` option, if any) and the route's context. */
 export type HonoSSEHandler<E extends Env = Env, M extends EventMap | undefined = EventMap | undefined> = (
@@ -43,7 +51,19 @@ export function sse<E extends Env = Env, M extends EventMap | undefined = EventM
   // The default response Hono prepared for this route carries no body type of ours.
   headers.delete("content-type");
   for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
-  return sseResponse<M>(c.req.raw, (stream) => handler(stream, c), { ...options, headers });
+  let body: SSEStream<M> | undefined;
+  const response = sseResponse<M>(
+    c.req.raw,
+    (stream) => {
+      body = stream;
+      return handler(stream, c);
+    },
+    { ...options, headers },
+  );
+  // Not `response.body`: on @hono/node-server that getter builds a second, native Response.
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (body !== undefined && isNodeResponse(outgoing)) offerNodeResponse(body, outgoing);
+  return response;
 }
 
 /**

@@ -1,9 +1,10 @@
 // The Hono helper in a Hono app served by @hono/node-server, over HTTP/1.1 and HTTP/2.
+import type { ServerResponse } from "node:http";
 import { connect, createServer as createHttp2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Context, Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sse, sseHandler } from "../../src/adapters/hono.ts";
 import { readMessages } from "../_helpers/spec-parser.ts";
 
@@ -78,5 +79,91 @@ describe("the Hono helper", () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe("the Hono helper on @hono/node-server: the direct path to the Node response", () => {
+  const fast = new Hono();
+  const counts = { writes: 0 };
+  const ended = { closed: 0, aborts: 0 };
+  // Counts the Node response's writes, and sets a header after the handler (as cors or
+  // secureHeaders do), which the direct path must keep.
+  fast.use(async (c, next) => {
+    const outgoing = (c.env as { outgoing: ServerResponse }).outgoing;
+    const write = outgoing.write.bind(outgoing) as (...args: unknown[]) => boolean;
+    outgoing.write = ((...args: unknown[]) => {
+      counts.writes++;
+      return write(...args);
+    }) as typeof outgoing.write;
+    await next();
+    if (c.req.query("late") !== undefined) c.header("X-Late", "yes");
+  });
+  fast.get("/many", (c) =>
+    sse(c, async (stream) => {
+      const n = Number(c.req.query("n"));
+      for (let i = 1; i <= n; i++) await stream.send({ id: String(i), data: { i } });
+    }, { keepAlive: false }));
+  fast.get("/forever", (c) => sseKeepOpen(c));
+  // A middleware that transforms the body: the stream must be read through it, not around it.
+  fast.use("/upper", async (c, next) => {
+    await next();
+    const upper = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        controller.enqueue(new TextEncoder().encode(new TextDecoder().decode(chunk).toUpperCase()));
+      },
+    });
+    c.res = new Response(c.res.body!.pipeThrough(upper), c.res);
+  });
+  fast.get("/upper", (c) => sse(c, (stream) => stream.send({ data: "shout" }), { keepAlive: false }));
+
+  function sseKeepOpen(c: Context): Response {
+    return sse(c, async (stream) => {
+      stream.signal.addEventListener("abort", () => ended.aborts++);
+      void stream.closed.then(() => ended.closed++);
+      await stream.send({ data: "first" });
+      await stream.closed;
+    }, { keepAlive: false });
+  }
+
+  let server: { server: Server; port: number };
+  beforeAll(async () => {
+    server = await listen({ fetch: fast.fetch, port: 0, hostname: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.server.close(r));
+  });
+
+  for (const late of [false, true]) {
+    it(`writes a fast producer's events in order in far fewer writes${late ? ", keeping a header set after the handler" : ""}`, async () => {
+      counts.writes = 0;
+      const n = 5000;
+      const response = await fetch(`http://127.0.0.1:${server.port}/many?n=${n}${late ? "&late" : ""}`);
+      expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      expect(response.headers.get("x-late")).toBe(late ? "yes" : null);
+      const ids: string[] = [];
+      for await (const message of readMessages(response.body!)) ids.push(message.lastEventId);
+      expect(ids).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
+      // One write per event through the web stream; the direct path joins what is sent meanwhile.
+      expect(counts.writes).toBeLessThan(n / 4);
+    });
+  }
+
+  it("ends the stream and aborts its signal once when the client goes away", async () => {
+    ended.closed = 0;
+    ended.aborts = 0;
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${server.port}/forever`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await vi.waitFor(() => {
+      if (ended.closed !== 1) throw new Error("not yet");
+    });
+    expect(ended.aborts).toBe(1);
+  });
+
+  it("reads the stream through a middleware that transforms its body", async () => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/upper`);
+    expect(await response.text()).toBe("DATA: SHOUT\n\n");
   });
 });
