@@ -1,7 +1,7 @@
 // The cost of metrics (issue 15): the same in-process workloads, interleaved in one run, on
 //
 // - baseline: src/ as it was before the metrics were wired (`--base=<rev>`, extracted with
-//   `git archive` into a temporary folder), without metrics;
+//   `git archive` into a temporary folder; by default the commit before them), without metrics;
 // - absent: the current src/ without the `metrics` option (what "nothing costs" must match);
 // - otel: the current src/ with `otelMetrics()` on the real OpenTelemetry SDK (a MeterProvider
 //   with a reader; aggregation happens on every record, export does not).
@@ -23,7 +23,7 @@ import { args, cpuMicros, fmt, isQuick, median } from "./lib/common.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = isQuick();
 const rounds = Number(args.get("rounds") ?? (quick ? 3 : 7));
-const base = args.get("base") ?? "25b36e8";
+const base = args.get("base") ?? "1b695e0^";
 
 class Reader extends MetricReader {
   protected override onShutdown(): Promise<void> {
