@@ -7,6 +7,7 @@
  */
 
 import { encodeComment, encodeEvent } from "../core/encoder.ts";
+import type { SSEMetrics } from "../core/metrics.ts";
 import { SSEStream } from "../core/stream.ts";
 import type { BackplaneEntry, BackplaneSubscription } from "../hub/backplane.ts";
 import { kindOf } from "./_entries.ts";
@@ -28,6 +29,8 @@ export interface FollowOptions {
   readonly onError: (error: unknown) => void;
   /** Called once when the response ends, for any reason. */
   readonly onEnd: () => void;
+  /** The response's metrics (kind `resumable`), if any. */
+  readonly metrics?: SSEMetrics;
 }
 
 // The first bytes of every response: they reach the client at once, before any frame, so that
@@ -42,7 +45,7 @@ function wire(entry: BackplaneEntry): string {
 
 /** Returns the response at once; frames follow as they are known. */
 export function follow(options: FollowOptions): Response {
-  const stream = new SSEStream({ keepAlive: options.keepAlive, signal: options.signal });
+  const stream = new SSEStream({ keepAlive: options.keepAlive, signal: options.signal, metrics: options.metrics });
   void stream.write(OPENING);
   let done = false;
   let subscription: BackplaneSubscription | undefined;

@@ -8,10 +8,12 @@
 import { describe } from "../_internal/describe.ts";
 import { logError, report } from "../_internal/log.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
+import { _record, type SSEMetrics } from "../core/metrics.ts";
 import type { Backplane, BackplaneEntry } from "../hub/backplane.ts";
 import { MemoryBackplane } from "../hub/memory-backplane.ts";
 import { endEvent, kindOf, type StreamStatus, type StreamTopics, topicsOf } from "./_entries.ts";
 import { follow } from "./_follow.ts";
+import { resumableMetrics } from "./_metrics.ts";
 import { type Producer, startProducer } from "./_producer.ts";
 import { type ResumableSource, toBackplaneFrame } from "./_source.ts";
 import { readState, statusAt } from "./_state.ts";
@@ -81,6 +83,15 @@ export interface ResumableStreamsOptions {
    * @default {logs the error with console.error}
    */
   onError?: (error: unknown) => void;
+  /**
+   * Callbacks told when subscribers' responses open and end (with their close reason and
+   * duration), what they are sent, and what a `Last-Event-ID` found (`hit`: frames to resume
+   * from, `none`: nothing to resume, 204), with the kind `resumable` (see `SSEMetrics`;
+   * `otelMetrics()` from `hertz-sse/otel` records them). Nothing is measured without it.
+   *
+   * @default {undefined: no metrics}
+   */
+  metrics?: SSEMetrics;
   /**
    * The frames that end a stream, for every stream; `start()`'s `frame` option overrides them.
    *
@@ -208,6 +219,9 @@ export class ResumableStreams {
   readonly #keepAlive: number | false;
   readonly #waitUntil: ((promise: Promise<unknown>) => void) | undefined;
   readonly #onError: (error: unknown) => void;
+  readonly #metrics: SSEMetrics | undefined;
+  /** `#metrics` as its responses' `SSEStream` metrics (kind `resumable`). */
+  readonly #streamMetrics: SSEMetrics | undefined;
   readonly #frames: Required<TerminalFrames>;
   readonly #maxFrames: number;
   readonly #maxBytes: number;
@@ -243,6 +257,8 @@ export class ResumableStreams {
     this.#waitUntil = options.waitUntil;
     const onError = options.onError ?? ((error: unknown) => logError("a resumable stream failed", error));
     this.#onError = (error) => report(onError, error);
+    this.#metrics = options.metrics;
+    this.#streamMetrics = options.metrics === undefined ? undefined : resumableMetrics(options.metrics);
     this.#frames = { ...DEFAULT_TERMINAL_FRAMES, ...options.frame };
     this.#ownsBackplane = options.backplane === undefined;
     this.#backplane = options.backplane ??
@@ -308,6 +324,16 @@ export class ResumableStreams {
    * it has ended and the request has no `Last-Event-ID` or has the id of its last frame.
    */
   async subscribe(request: Request, id: string, options: ResumableSubscribeOptions = {}): Promise<Response> {
+    const response = await this.#subscribe(request, id, options);
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      const lastEventId = options.lastEventId ?? getLastEventId(request);
+      if (lastEventId !== undefined && lastEventId !== "") _record(metrics, "replay", "resumable", response.status === 204 ? "none" : "hit");
+    }
+    return response;
+  }
+
+  async #subscribe(request: Request, id: string, options: ResumableSubscribeOptions): Promise<Response> {
     checkId(id, "subscribe");
     if (this.#closed) return NO_CONTENT();
     const topics = topicsOf(this.#prefix, id);
@@ -404,6 +430,7 @@ export class ResumableStreams {
       headers: options.headers,
       onError: this.#onError,
       onEnd: () => this.#responses.delete(controller),
+      metrics: this.#streamMetrics,
     });
     return response;
   }

@@ -106,3 +106,26 @@ describe("metrics scenario with the OpenTelemetry SDK", () => {
     expect(sumWhere(m.get("sse.hub.publish.duration"), { outcome: "ok" })).toBe(11);
   });
 });
+
+describe("metrics of ResumableStreams", () => {
+  it("counts its responses as kind resumable, and what Last-Event-ID found", async () => {
+    const { ResumableStreams } = await import("../../src/resumable/index.ts");
+    const { reader, provider } = newReader();
+    const streams = new ResumableStreams({ metrics: otelMetrics(provider.getMeter("resumable")) });
+    await streams.start("s", ["a", "b"]);
+    const whole = await (await streams.subscribe(request(), "s", { lastEventId: "" })).text();
+    const firstId = /id: (.+)\n/.exec(whole)![1]!;
+    const rest = await streams.subscribe(request({ "last-event-id": firstId }), "s");
+    expect(rest.status).toBe(200);
+    await rest.text();
+    const done = await streams.subscribe(request({ "last-event-id": "no-such-id" }), "s");
+    expect(done.status).toBe(204);
+    await streams.close();
+    const m = await readMetrics(reader);
+    expect(sumWhere(m.get("sse.connections.closed"), { "sse.kind": "resumable" })).toBe(2);
+    expect(sumWhere(m.get("sse.connections.active"), { "sse.kind": "resumable" })).toBe(0);
+    expect(sumWhere(m.get("sse.replay"), { "sse.kind": "resumable", result: "hit" })).toBe(1);
+    expect(sumWhere(m.get("sse.replay"), { "sse.kind": "resumable", result: "none" })).toBe(1);
+    expect(sumWhere(m.get("sse.bytes.sent"), { "sse.kind": "resumable" })).toBeGreaterThan(whole.length);
+  });
+});
