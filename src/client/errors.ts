@@ -19,7 +19,8 @@ export type ClientErrorKind = "client" | "response" | "retry-limit" | Connection
  * `cause`.
  *
  * @example Telling the errors apart
- * ```ts
+ * (Not run by the doc tests: it needs a server; the client's tests cover it.)
+ * ```ts ignore
  * import { ClientError, ConnectionError, ResponseError, RetryLimitError, subscribe } from "@hertz/sse/client";
  *
  * try {

@@ -4,7 +4,8 @@
  * {@linkcode EventSource} is the standard interface on top of it.
  *
  * @example Usage
- * ```ts
+ * (Not run by the doc tests: it needs a server; the client's tests cover it.)
+ * ```ts ignore
  * import { subscribe } from "@hertz/sse/client";
  *
  * for await (const message of subscribe("https://example.com/sse")) {

@@ -6,11 +6,15 @@
  * @example Usage
  * ```ts
  * import { EventStreamParserStream } from "@hertz/sse/parser";
+ * import { assertEquals } from "jsr:@std/assert";
  *
- * const response = await fetch("https://example.com/sse");
+ * // Any byte stream: usually `(await fetch(url)).body`.
+ * const response = new Response("event: greeting\ndata: hello\nid: 1\n\n");
+ * const messages = [];
  * for await (const message of response.body!.pipeThrough(new EventStreamParserStream())) {
- *   console.log(message.type, message.data, message.lastEventId);
+ *   messages.push([message.type, message.data, message.lastEventId]);
  * }
+ * assertEquals(messages, [["greeting", "hello", "1"]]);
  * ```
  *
  * @module

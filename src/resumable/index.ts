@@ -9,7 +9,7 @@
  *
  * const streams = new ResumableStreams();
  *
- * export default {
+ * const worker = {
  *   async fetch(request: Request): Promise<Response> {
  *     const id = new URL(request.url).searchParams.get("id") ?? "demo";
  *     if (request.method === "POST") {
@@ -18,6 +18,7 @@
  *     return streams.subscribe(request, id); // from Last-Event-ID, or from the first frame
  *   },
  * };
+ * export default worker;
  * ```
  *
  * @module

@@ -204,7 +204,8 @@ const NO_CONTENT = (): Response => new Response(null, { status: 204 });
  *
  * const streams = new ResumableStreams();
  * await streams.start("chat-1", ["Hel", "lo"]);
- * const response = await streams.subscribe(new Request("http://localhost/chat-1"), "chat-1");
+ * // The request that started it asks for the first frame: a generation this short is over already.
+ * const response = await streams.subscribe(new Request("http://localhost/chat-1"), "chat-1", { lastEventId: "" });
  * assertEquals((await response.text()).includes("data: Hel\n"), true);
  * assertEquals(await streams.status("chat-1"), "done");
  * await streams.close();
