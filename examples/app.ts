@@ -137,8 +137,8 @@ class Claims {
 export function createApp(options: AppOptions = {}): App {
   const hub = options.hub ??
     new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, backplane: options.backplane });
-  // A shared backplane assigns the ids (Redis refuses a publisher's own).
-  const ownIds = options.hub === undefined && options.backplane === undefined;
+  // The Redis backplane assigns the ids (it refuses a publisher's own); a given hub keeps them.
+  const ownIds = options.hub !== undefined || options.backplane === undefined;
   // The quickstart streams (GET /sse), drained with the hub.
   const group = new SSEGroup();
   const interval = options.interval ?? 1000;
