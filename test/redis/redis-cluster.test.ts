@@ -171,7 +171,7 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
         await writer.close();
         await reader.close();
       }
-    });
+    }, 120_000);
 
     it("runs a resumable stream on the cluster: started on one instance, resumed on another with exactly the remaining frames", async () => {
       const shared = prefix();
