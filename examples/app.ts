@@ -136,7 +136,11 @@ class Claims {
 
 export function createApp(options: AppOptions = {}): App {
   const hub = options.hub ??
-    new SSEHub({ replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, backplane: options.backplane });
+    new SSEHub(
+      options.backplane === undefined
+        ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents }
+        : { backplane: options.backplane, events: appEvents },
+    );
   // The Redis backplane assigns the ids (it refuses a publisher's own); a given hub keeps them.
   const ownIds = options.hub !== undefined || options.backplane === undefined;
   // The quickstart streams (GET /sse), drained with the hub.
