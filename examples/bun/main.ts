@@ -26,5 +26,7 @@ const shutdown = async (signal: string) => {
   await server.stop();
   process.exit(0);
 };
-process.once("SIGTERM", () => void shutdown("SIGTERM"));
-process.once("SIGINT", () => void shutdown("SIGINT"));
+// on, not once: Ctrl-C signals the whole process group, so a wrapper (tsx, npm) may relay a second
+// signal, whose default action would kill the process mid-drain.
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -16,7 +16,10 @@ const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(`listening ${info.port}`);
 });
 
+let draining = false;
 const shutdown = async (signal: string) => {
+  if (draining) return;
+  draining = true;
   console.log(`${signal}: draining (deadline ${SHUTDOWN.deadline} ms, jitter ${SHUTDOWN.jitter} ms)`);
   // Whatever happens, the process is gone by the deadline.
   setTimeout(() => process.exit(1), SHUTDOWN.deadline + 1_000).unref();
@@ -26,5 +29,7 @@ const shutdown = async (signal: string) => {
   server.close(() => process.exit(0));
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
 };
-process.once("SIGTERM", () => void shutdown("SIGTERM"));
-process.once("SIGINT", () => void shutdown("SIGINT"));
+// on, not once: Ctrl-C signals the whole process group, so a wrapper (tsx, npm) may relay a second
+// signal, whose default action would kill the process mid-drain.
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
