@@ -24,7 +24,7 @@ export {
   type TypedMessage,
   type UncheckedMessage,
 } from "../core/events.ts";
-export { ParseError, type ParseErrorType } from "../parser/parse-error.ts";
+export { ParseError, type ParseErrorKind, type ParseErrorType } from "../parser/parse-error.ts";
 export {
   ClientError,
   type ClientErrorKind,

@@ -27,5 +27,5 @@ export {
   type EventStreamParser,
   type ParserOptions,
 } from "./create-parser.ts";
-export { ParseError, type ParseErrorOptions, type ParseErrorType } from "./parse-error.ts";
+export { ParseError, type ParseErrorKind, type ParseErrorOptions, type ParseErrorType } from "./parse-error.ts";
 export { EventStreamParserStream, type EventStreamParserStreamOptions } from "./parser-stream.ts";

@@ -5,14 +5,19 @@
  */
 
 import { brand, hasBrand } from "../_internal/brand.ts";
-/** The kinds of {@linkcode ParseError}. */
-export type ParseErrorType = "max-event-size-exceeded";
 
+/** The kinds of {@linkcode ParseError}. */
+export type ParseErrorKind = "max-event-size-exceeded";
+
+/** @deprecated Use {@linkcode ParseErrorKind}. */
+export type ParseErrorType = ParseErrorKind;
 
 /** Options for {@linkcode ParseError}. */
 export interface ParseErrorOptions extends ErrorOptions {
   /** What went wrong. */
-  type: ParseErrorType;
+  kind?: ParseErrorKind;
+  /** @deprecated Use `kind`. */
+  type?: ParseErrorKind;
 }
 
 /**
@@ -30,18 +35,23 @@ export interface ParseErrorOptions extends ErrorOptions {
  * const parser = createParser({ maxEventSize: 4, onError: (error) => errors.push(error) });
  * parser.feed("data: too long\n\n");
  * assertEquals(ParseError.is(errors[0]), true);
- * assertEquals(errors[0]?.type, "max-event-size-exceeded");
+ * assertEquals(errors[0]?.kind, "max-event-size-exceeded");
  * ```
  */
 export class ParseError extends Error {
-  /** What went wrong; stable, unlike the message. */
-  readonly type: ParseErrorType;
-  /** Creates the error; `options.type` says what went wrong. */
+  /** What went wrong; stable, unlike the message (the one discriminant name of every error here). */
+  readonly kind: ParseErrorKind;
+  /** Creates the error; `options.kind` says what went wrong. */
   constructor(message: string, options: ParseErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ParseError";
-    this.type = options.type;
+    this.kind = options.kind ?? options.type ?? "max-event-size-exceeded";
     brand(this, "ParseError");
+  }
+
+  /** @deprecated Use `kind`. */
+  get type(): ParseErrorKind {
+    return this.kind;
   }
 
   /**
@@ -53,7 +63,7 @@ export class ParseError extends Error {
    * import { ParseError } from "@hertz/sse/parser";
    * import { assertEquals } from "jsr:@std/assert";
    *
-   * assertEquals(ParseError.is(new ParseError("x", { type: "max-event-size-exceeded" })), true);
+   * assertEquals(ParseError.is(new ParseError("x", { kind: "max-event-size-exceeded" })), true);
    * assertEquals(ParseError.is(new Error("x")), false);
    * ```
    */

@@ -34,7 +34,7 @@ describe("the parser's maxEventSize covers the event type and the id", () => {
     const third = "x".repeat(400);
     const input = `event: ${third}\nid: ${third}\ndata: ${third}\n\ndata: after\n\n`;
     const { messages, errors, lastEventId } = parse([input]);
-    expect(errors.map((e) => e.type)).toEqual(["max-event-size-exceeded"]);
+    expect(errors.map((e) => e.kind)).toEqual(["max-event-size-exceeded"]);
     expect(messages).toEqual([{ type: "message", data: "after", lastEventId: "" }]);
     expect(lastEventId).toBe(""); // The dropped block's id is not committed.
   });
