@@ -13,6 +13,7 @@ import { createSession } from "better-sse";
 import { createParser } from "eventsource-parser";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { sse } from "../src/adapters/hono.ts";
 import { toNodeListener } from "../src/adapters/node.ts";
 import { sseResponse } from "../src/core/response.ts";
 import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, serveParent, serverExecArgv, sleep, type Target, type WorkloadReport } from "./lib/common.ts";
@@ -48,6 +49,18 @@ async function startServer(name: ServerName, live: { count: number }): Promise<n
     }
     case "hertz-sse":
       return (await listenHono(hertzHandler)).port;
+    case "hertz-sse/hono": {
+      const app = new Hono();
+      app.get("/", (c) =>
+        sse(c, async (stream) => {
+          live.count++;
+          await stream.send(HELLO);
+          await stream.closed;
+          live.count--;
+        }),
+      );
+      return (await listenHono(app.fetch)).port;
+    }
     case "hertz-sse/node":
       return (await listenNode(toNodeListener(hertzHandler))).port;
     case "hono": {
@@ -217,6 +230,24 @@ export async function run(): Promise<WorkloadReport> {
       target: `churn, ${SERVER_LABELS[name]}: clean (0 streams alive) at ≤ 300 µs of server CPU per connection`,
       measured: `${live} alive, ${fmt(cpu, 0)} µs per connection (${ratio(cpuVsRaw(name))} raw)`,
       met: live === 0 && cpu <= 300,
+    });
+  }
+  // Issue 16, target 5: every path at ≤ 1.5× raw, and the Node adapter no slower than the portable path.
+  for (const name of ["hertz-sse", "hertz-sse/hono", "hertz-sse/node"] as const) {
+    if (!samples.has(name) || !samples.has("raw")) continue;
+    targets.push({
+      target: `churn, ${SERVER_LABELS[name]}: ≤ 1.5× raw's server CPU per connection (issue 16)`,
+      measured: `${ratio(cpuVsRaw(name))} raw`,
+      met: cpuVsRaw(name) <= 1.5,
+    });
+  }
+  if (samples.has("hertz-sse") && samples.has("hertz-sse/node")) {
+    const portable = samples.get("hertz-sse")!;
+    const adapter = median(samples.get("hertz-sse/node")!.map((s, r) => s.cpuPerConnection / portable[r]!.cpuPerConnection));
+    targets.push({
+      target: "churn: the Node adapter's server CPU per connection ≤ the portable path's (issue 16)",
+      measured: `${ratio(adapter)} the portable path's`,
+      met: adapter <= 1,
     });
   }
   return {

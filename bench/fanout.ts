@@ -59,10 +59,14 @@ async function startServer(name: ServerName): Promise<FanoutServer> {
       };
     }
     case "hertz-sse":
+    case "hertz-sse/hono":
     case "hertz-sse/node": {
       const hub = new SSEHub();
       const fetch = (request: Request) => hub.subscribe(request);
-      const { port } = name === "hertz-sse" ? await listenHono(fetch) : await listenNode(toNodeListener(fetch));
+      // Through Hono, the hub's response is returned from a route as its documentation shows.
+      const hono = new Hono().get("/", (c) => hub.subscribe(c.req.raw));
+      const { port } =
+        name === "hertz-sse" ? await listenHono(fetch) : name === "hertz-sse/hono" ? await listenHono(hono.fetch) : await listenNode(toNodeListener(fetch));
       return {
         port,
         count: () => hub.size,

@@ -1,16 +1,18 @@
 // Starting the servers the HTTP workloads compare: node:http for the raw baseline, better-sse and
-// hertz-sse's Node adapter; @hono/node-server for hertz-sse's portable path and hono's streamSSE.
+// hertz-sse's Node adapter; @hono/node-server for hertz-sse's portable path (a plain fetch handler),
+// hertz-sse's Hono helper in a Hono app (the default fast path on Node) and hono's streamSSE.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 
 /** The contenders of the HTTP workloads, in table order. */
-export const SERVERS = ["raw", "hertz-sse", "hertz-sse/node", "hono", "better-sse"] as const;
+export const SERVERS = ["raw", "hertz-sse", "hertz-sse/hono", "hertz-sse/node", "hono", "better-sse"] as const;
 export type ServerName = (typeof SERVERS)[number];
 
 export const SERVER_LABELS: Record<ServerName, string> = {
   raw: "raw node:http (pre-encoded)",
   "hertz-sse": "hertz-sse (@hono/node-server)",
+  "hertz-sse/hono": "hertz-sse (Hono sse() on @hono/node-server)",
   "hertz-sse/node": "hertz-sse (node adapter)",
   hono: "hono streamSSE (@hono/node-server)",
   "better-sse": "better-sse 0.16 (node:http)",
