@@ -7,6 +7,7 @@
 
 import { isPromiseLike } from "../_internal/log.ts";
 import { _record, type SSEMetrics } from "../core/metrics.ts";
+import type { CompoundIds } from "./_compound.ts";
 import { frameOf, resetFrame } from "./_frame.ts";
 import type { HubSubscriber } from "./_subscriber.ts";
 import type { Backplane, BackplaneEntry, BackplaneHistory } from "./backplane.ts";
@@ -72,13 +73,16 @@ function applyHistory(
   held: boolean,
 ): void {
   if (subscriber.closed) return;
+  const compound = subscriber.compound;
   if (history.gone) {
     if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", "reset");
-    subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, history.lastId)]);
+    // A compound subscriber follows live from the newest retained id, as the others do.
+    compound?.reset(history.lastId, context.backplane.groupOfId?.bind(context.backplane));
+    subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, compound === undefined ? history.lastId : compound.id)]);
     return;
   }
   const entries = history.entries;
-  const frames = boundedFrames(context, entries);
+  const frames = boundedFrames(context, entries, compound);
   // Held live events the history already contained are skipped, whether it is replayed or reset.
   const skip = held && entries.length > 0 ? new Set(entries.map((entry) => entry.id)) : undefined;
   if (frames !== undefined) {
@@ -88,15 +92,21 @@ function applyHistory(
   }
   if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", "reset");
   // Past a bound: the reset event instead of a partial replay, with the newest id, so that the
-  // client refetches its state and follows live from there.
-  subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, entries[entries.length - 1]!.id)], skip);
+  // client refetches its state and follows live from there (for a compound subscriber, the newest
+  // id of each group).
+  let newest = entries[entries.length - 1]!.id;
+  if (compound !== undefined) {
+    for (const entry of entries) compound.advance(entry);
+    newest = compound.id ?? newest;
+  }
+  subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, newest)], skip);
 }
 
 /**
  * The frames of `entries`, or `undefined` as soon as they pass `maxEvents` or `maxBytes`: the
  * history is consumed only up to the bound, and nothing past it is encoded.
  */
-function boundedFrames(context: ReplayContext, entries: readonly BackplaneEntry[]): Uint8Array[] | undefined {
+function boundedFrames(context: ReplayContext, entries: readonly BackplaneEntry[], compound: CompoundIds | undefined): Uint8Array[] | undefined {
   if (entries.length > context.maxEvents) return undefined;
   const frames: Uint8Array[] = [];
   let bytes = 0;
@@ -104,6 +114,8 @@ function boundedFrames(context: ReplayContext, entries: readonly BackplaneEntry[
     let frame: Uint8Array;
     try {
       frame = frameOf(entry);
+      // A compound subscriber's frame carries its own id, made in the order the client gets them.
+      if (compound !== undefined) frame = compound.frame(entry, frame);
     } catch (error) {
       context.onError(error);
       continue;

@@ -27,6 +27,11 @@ export function tooManyTopicsResponse(max: number): Response {
   return textResponse(400, `Too many topics: at most ${max} are accepted`);
 }
 
+/** 400: topics spanning more groups of the backplane than one compound id may name. */
+export function tooManyGroupsResponse(max: number): Response {
+  return textResponse(400, `Too many topic groups: a subscription may span at most ${max} groups of the backplane`);
+}
+
 /** 400: a query topic that is empty or too long. */
 export function invalidTopicResponse(topic: string, maxLength: number): Response {
   return textResponse(400, `Invalid topic ${JSON.stringify(topic.slice(0, 64))}: it must have 1 to ${maxLength} bytes`);

@@ -10,6 +10,8 @@ import { concatChunks } from "../_internal/bytes.ts";
 import { type ChunkSink, type ChunkSinkSource, type SinkControl, setChunkSinkSource } from "../core/_chunk-sink.ts";
 import { type CloseReason, cutError } from "../core/_close-reason.ts";
 import { _record, type SSEMetrics } from "../core/metrics.ts";
+import type { CompoundIds } from "./_compound.ts";
+import type { BackplaneEntry } from "./backplane.ts";
 
 /** What a {@linkcode HubSubscriber} needs from its hub. */
 export interface SubscriberHost {
@@ -41,6 +43,8 @@ const REPLAY_PIECE = 64 * 1024;
 interface Held {
   readonly id: string | undefined;
   readonly frame: Uint8Array;
+  /** For a compound subscriber: the entry, whose frame gets its id when it is released. */
+  readonly entry?: BackplaneEntry;
 }
 
 /**
@@ -93,6 +97,8 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
   #count = 0;
   /** `performance.now()` when the subscription opened, taken only with metrics. */
   openedAt = 0;
+  /** For a subscription spanning several groups of the backplane: its per-group positions (see `_compound.ts`). */
+  compound: CompoundIds | undefined = undefined;
 
   /** Creates the subscriber; nothing is sent until {@linkcode push}. */
   constructor(host: SubscriberHost, request: Request, topics: readonly string[]) {
@@ -184,19 +190,37 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
    */
   push(frame: Uint8Array, id?: string): void {
     if (this.#closed) return;
-    const held = this.#held;
-    if (held === undefined) {
+    if (this.#held === undefined) {
       this.#enqueue(frame);
       return;
     }
+    this.#holdBack({ id, frame });
+  }
+
+  /** Keeps a live chunk back during an asynchronous replay, within the queue's bounds. */
+  #holdBack(item: Held): void {
+    const held = this.#held!;
     const host = this.#host;
-    if (held.length >= host.maxQueued || this.#heldBytes + frame.byteLength > host.maxQueuedBytes) {
+    if (held.length >= host.maxQueued || this.#heldBytes + item.frame.byteLength > host.maxQueuedBytes) {
       // Too much arrived while the replay was read: the client reconnects and replays again.
       this.cut("slow-consumer");
       return;
     }
-    held.push({ id, frame });
-    this.#heldBytes += frame.byteLength;
+    held.push(item);
+    this.#heldBytes += item.frame.byteLength;
+  }
+
+  /**
+   * Sends an entry to a compound subscriber: its frame with the subscriber's compound id, made when
+   * it goes out, so that the ids follow the order the client receives the events in.
+   */
+  pushEntry(entry: BackplaneEntry, frame: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#held === undefined) {
+      this.#enqueue(this.compound!.frame(entry, frame));
+      return;
+    }
+    this.#holdBack({ id: entry.id, frame, entry });
   }
 
   /** Starts holding live chunks back while an asynchronous replay is read. */
@@ -223,8 +247,9 @@ export class HubSubscriber implements UnderlyingDefaultSource<Uint8Array>, Event
       this.#since = this.#host.ticks;
     }
     if (held !== undefined) {
-      for (const { id, frame } of held) {
-        if (id === undefined || skip === undefined || !skip.has(id)) this.#enqueue(frame);
+      for (const { id, frame, entry } of held) {
+        if (id !== undefined && skip?.has(id)) continue;
+        this.#enqueue(entry === undefined ? frame : this.compound!.frame(entry, frame));
       }
     }
     if (this.#waiting) this.ready();

@@ -13,6 +13,8 @@ import type { Backplane, BackplaneEntry, BackplaneSubscription } from "./backpla
 class Topic {
   readonly subscribers = new Set<HubSubscriber>();
   subscription: BackplaneSubscription | undefined = undefined;
+  /** How many of the subscribers span several groups (and get their own `id:` line). */
+  compound = 0;
 }
 
 /** The topics that have subscribers; a topic lives while it has one. */
@@ -62,11 +64,13 @@ export class TopicTable {
       topic = new Topic();
       this.#topics.set(name, topic);
       topic.subscribers.add(subscriber);
+      if (subscriber.compound !== undefined) topic.compound++;
       if (this.#metrics !== undefined) _record(this.#metrics, "topicCreated");
       topic.subscription = this.#backplane.subscribe(name, this.#deliver);
       return;
     }
     topic.subscribers.add(subscriber);
+    if (subscriber.compound !== undefined) topic.compound++;
   }
 
   /** Removes `subscriber` from its topics; a topic left without subscribers leaves the backplane. */
@@ -74,6 +78,7 @@ export class TopicTable {
     for (const name of subscriber.topics) {
       const topic = this.#topics.get(name);
       if (topic === undefined || !topic.subscribers.delete(subscriber)) continue;
+      if (subscriber.compound !== undefined) topic.compound--;
       if (topic.subscribers.size === 0) {
         this.#topics.delete(name);
         if (this.#metrics !== undefined) _record(this.#metrics, "topicDeleted");
@@ -94,6 +99,14 @@ export class TopicTable {
       return;
     }
     const id = entry.id;
-    for (const subscriber of topic.subscribers) subscriber.push(frame, id);
+    if (topic.compound === 0) {
+      for (const subscriber of topic.subscribers) subscriber.push(frame, id);
+      return;
+    }
+    // Subscribers spanning several groups share the bytes too; only their `id:` line is their own.
+    for (const subscriber of topic.subscribers) {
+      if (subscriber.compound === undefined) subscriber.push(frame, id);
+      else subscriber.pushEntry(entry, frame);
+    }
   }
 }

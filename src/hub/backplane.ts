@@ -169,6 +169,22 @@ export interface Backplane {
   history(topics: readonly string[], afterId: string): BackplaneHistory | Promise<BackplaneHistory>;
   /** Releases the backplane's connections, timers and memory. */
   close(): void | Promise<void>;
+  /**
+   * Optional: the group of `topic`. Topics of one group share one order, so that one id marks a
+   * point in all of them; topics of different groups do not (Redis Cluster: one per hash slot). A
+   * hub subscription spanning several groups sends each client a compound id, one position per
+   * group joined by `,`, which `history()` must accept. Absent: every topic is in one group.
+   */
+  groupOf?(topic: string): string;
+  /** Optional, with `groupOf`: the group whose order issued `id`, or `undefined` when it is not one of this backplane's ids. */
+  groupOfId?(id: string): string | undefined;
+  /**
+   * Optional, with `groupOf`: the most groups a compound id may name. A hub refuses a subscription
+   * spanning more with a 400.
+   *
+   * @default {64}
+   */
+  readonly maxGroups?: number;
 }
 
 /**

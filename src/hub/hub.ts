@@ -16,12 +16,20 @@ import type { EventMap, EventOf } from "../core/events.ts";
 import { getLastEventId } from "../core/last-event-id.ts";
 import { _record, type SSEMetrics } from "../core/metrics.ts";
 import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
+import { type CompoundIds, compoundOf, DEFAULT_MAX_GROUPS } from "./_compound.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
 import { prepareEvent } from "./_prepare.ts";
 import { PublishGate, settledPromise, withTimeout } from "./_publish-gate.ts";
 import { topicsOf } from "./_query.ts";
 import { type ReplayContext, replay } from "./_replay.ts";
-import { closedResponse, drainingResponse, methodNotAllowedResponse, tooManyLiveTopicsResponse, unknownTopicResponse } from "./_responses.ts";
+import {
+  closedResponse,
+  drainingResponse,
+  methodNotAllowedResponse,
+  tooManyGroupsResponse,
+  tooManyLiveTopicsResponse,
+  unknownTopicResponse,
+} from "./_responses.ts";
 import { HubSubscriber, type SubscriberHost } from "./_subscriber.ts";
 import { TopicTable } from "./_topics.ts";
 import type { BackplaneEvent } from "./backplane.ts";
@@ -234,19 +242,24 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
     if (topics instanceof Response) return topics;
     const unknown = this.#refusal(topics);
     if (unknown !== undefined) return unknown;
+    // Topics in several groups of the backplane (Redis Cluster slots): a compound id per client.
+    const compound = compoundOf(config.backplane, topics);
+    if (compound !== undefined && compound.size > (config.backplane.maxGroups ?? DEFAULT_MAX_GROUPS)) {
+      return tooManyGroupsResponse(config.backplane.maxGroups ?? DEFAULT_MAX_GROUPS);
+    }
     let lastEventId = options.lastEventId;
     if (lastEventId !== undefined && typeof lastEventId !== "string") {
       throw new TypeError(`Cannot subscribe: "lastEventId" must be a string, got ${describe(lastEventId)}`);
     }
     lastEventId ??= getLastEventId(request);
     const headers = subscriptionHeaders(config, options.headers);
-    if (config.onSubscribe === undefined) return this.#open(request, topics, lastEventId, headers);
+    if (config.onSubscribe === undefined) return this.#open(request, topics, lastEventId, headers, compound);
     const verdict = config.onSubscribe(request, topics);
-    if (!isPromiseLike(verdict)) return verdict ?? this.#open(request, topics, lastEventId, headers);
+    if (!isPromiseLike(verdict)) return verdict ?? this.#open(request, topics, lastEventId, headers, compound);
     return Promise.resolve(verdict).then((refused) => {
       if (refused != null) return refused;
       // The hub may have closed, or a topic been deleted, while the hook ran.
-      return this.#refusal(topics) ?? this.#open(request, topics, lastEventId, headers);
+      return this.#refusal(topics) ?? this.#open(request, topics, lastEventId, headers, compound);
     });
   }
 
@@ -269,8 +282,19 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
     return undefined;
   }
 
-  #open(request: Request, topics: readonly string[], lastEventId: string | undefined, headers: HeadersInit): Response {
+  #open(
+    request: Request,
+    topics: readonly string[],
+    lastEventId: string | undefined,
+    headers: HeadersInit,
+    compound: CompoundIds | undefined,
+  ): Response {
     const subscriber = new HubSubscriber(this.#host, request, topics);
+    if (compound !== undefined) {
+      const backplane = this.#config.backplane;
+      if (lastEventId !== undefined && lastEventId !== "") compound.seed(lastEventId, backplane.groupOfId?.bind(backplane));
+      subscriber.compound = compound;
+    }
     const metrics = this.#config.metrics;
     if (metrics !== undefined) {
       subscriber.openedAt = performance.now();

@@ -10,7 +10,7 @@ import { describe } from "../_internal/describe.ts";
 import { logError } from "../_internal/log.ts";
 import type { Backplane, BackplaneEvent, BackplaneHistory, BackplaneListener, BackplaneSubscription } from "../hub/backplane.ts";
 import { ClusterReader } from "./_cluster-reader.ts";
-import { topicKeys, utf8Length } from "./_codec.ts";
+import { parseId, slotOfId, type TopicKeys, topicKeys, utf8Length } from "./_codec.ts";
 import { type Reader, SingleReader } from "./_reader.ts";
 import { RedisWriter } from "./_writer.ts";
 import type { RedisClientLike, RedisClusterLike } from "./redis-client.ts";
@@ -156,6 +156,10 @@ export class RedisBackplane implements Backplane {
   readonly #writer: RedisWriter;
   readonly #reader: Reader;
   readonly #maxTopicBytes: number;
+  readonly #cluster: boolean;
+  readonly #keysOf: (topic: string) => TopicKeys;
+  /** The most groups (hash slots) a compound id may name: `maxIdSlots`. */
+  readonly maxGroups: number;
   #closed = false;
 
   /** Creates the backplane; nothing is sent to Redis until the first publish, subscribe or history read. */
@@ -206,6 +210,9 @@ export class RedisBackplane implements Backplane {
       }
     };
     const keysOf = (topic: string) => topicKeys(prefix, topic, cluster);
+    this.#cluster = cluster;
+    this.#keysOf = keysOf;
+    this.maxGroups = maxIdSlots;
     const readerSettings = { keysOf, blockTimeout, batchSize, report, observe: (id: string, parsed: readonly [number, number]) => this.#writer.observe(id, parsed) };
     this.#reader = cluster
       ? new ClusterReader(redis as RedisClusterLike, readerSettings)
@@ -271,6 +278,22 @@ export class RedisBackplane implements Backplane {
     for (const topic of topics) this.#checkTopic(topic, "Cannot read history");
     if (typeof afterId !== "string") throw new TypeError(`Cannot read history: "afterId" must be a string, got ${describe(afterId)}`);
     return this.#writer.history(topics, afterId);
+  }
+
+  /**
+   * The group of `topic`: on a cluster, its hash slot (topics with one hash tag share one), whose
+   * clock orders it; on one Redis, one group for every topic. A hub gives a subscription spanning
+   * several slots a compound id, which {@linkcode RedisBackplane.history} resumes exactly.
+   */
+  groupOf(topic: string): string {
+    return this.#cluster ? String(this.#keysOf(topic).slot) : "";
+  }
+
+  /** The group whose clock issued `id` (on a cluster, the slot written into its sequence), or `undefined` for an id it did not issue. */
+  groupOfId(id: string): string | undefined {
+    const parsed = parseId(id);
+    if (parsed === undefined) return undefined;
+    return this.#cluster ? String(slotOfId(parsed)) : "";
   }
 
   /**
