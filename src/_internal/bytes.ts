@@ -20,7 +20,7 @@ export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
 // Bounds on topics and frames count UTF-8 bytes, usually of short ASCII strings: a native regular
 // expression scan answers for those, and a loop over code units costs less than a TextEncoder call
 // and its copy otherwise.
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** The length of `text` in UTF-8 (a lone surrogate counts as U+FFFD, as `TextEncoder` writes it). */
 export function utf8Length(text: string): number {
