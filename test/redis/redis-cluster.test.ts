@@ -262,6 +262,87 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       moved.close();
       for (const c of [...roomClients, ...soloClients]) c.close();
     }, 120_000);
+
+    it("moves a client subscribed to topics in different slots between hub processes with one Last-Event-ID while both topics go on: exactly the rest of both", async () => {
+      const url = `cluster:${cluster.nodes.map((node) => `${node.host}:${node.port}`).join(",")}`;
+      const shared = prefix();
+      const spawnWith = async (): Promise<string> => {
+        const child = spawn("node_modules/.bin/tsx", ["test/redis/instance.ts"], {
+          env: { ...process.env, REDIS_URL: url, PREFIX: shared, KEEP_ALIVE: "60000" },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        children.push(child);
+        return await new Promise<string>((resolve, reject) => {
+          child.once("exit", (code) => reject(new Error(`instance exited with ${code}`)));
+          createInterface({ input: child.stdout! }).on("line", (line) => {
+            const message = JSON.parse(line) as { port?: number };
+            if (message.port !== undefined) resolve(`http://127.0.0.1:${message.port}`);
+          });
+        });
+      };
+      const instances = await Promise.all([spawnWith(), spawnWith(), spawnWith()]);
+      // Two topics without a common hash tag, in slots served by different primaries.
+      const slotOf = (topic: string): number => keySlot(`${shared}s:{${topic}}${topic}`);
+      const north = "north";
+      const south = ["south", "east", "west", "up", "down"].find((topic) => cluster.primaryOf(slotOf(topic)) !== cluster.primaryOf(slotOf(north)))!;
+      const topics = [north, south];
+      const query = topics.map((topic) => `topic=${topic}`).join("&");
+      const publishTo = async (base: string, topic: string, data: string): Promise<string> => {
+        const response = await fetch(`${base}/publish?topic=${topic}`, { method: "POST", body: data });
+        expect(response.status).toBe(200);
+        return await response.text();
+      };
+      const first = await Client.open(`${instances[0]}/sse?${query}`);
+      // Live once a probe published after the subscription has arrived on each topic.
+      for (const topic of topics) {
+        for (;;) {
+          const id = await publishTo(instances[1]!, topic, "probe");
+          const arrived = await Promise.race([
+            first.until((events) => events.some((block) => block.id!.split(",").includes(id))).then(() => true),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000)),
+          ]);
+          if (arrived) break;
+        }
+      }
+      // Publishes go on, on both topics at once (one publisher per topic, on different instances, so
+      // that the two slots' clocks are not ordered against each other), through all three instances.
+      const published: { topic: string; data: string }[] = [];
+      let stopAt = Number.POSITIVE_INFINITY;
+      const publisher = Promise.all(
+        topics.map(async (topic, t) => {
+          for (let n = 0; published.length < stopAt; n++) {
+            const data = `${topic}${n}`;
+            await publishTo(instances[(n + t) % 3]!, topic, data);
+            published.push({ topic, data });
+          }
+        }),
+      );
+      const real = (events: readonly Block[]) => events.filter((block) => block.data !== "probe");
+      await first.until((events) => real(events).length >= 20);
+      first.close();
+      const seen = real(first.events).map((block) => block.data!);
+      const lastId = first.events.at(-1)!.id!;
+      // One position per slot: the compound id names both.
+      expect(lastId.split(",")).toHaveLength(2);
+      const moved = await Client.open(`${instances[2]}/sse?${query}`, lastId);
+      // 20 more after the move, then the publisher stops.
+      stopAt = published.length + 20;
+      await publisher;
+      const last = (topic: string): string => published.filter((p) => p.topic === topic).at(-1)!.data;
+      await moved.until((events) => topics.every((topic) => events.some((block) => block.data === last(topic))));
+      const got = real(moved.events).map((block) => block.data!);
+      // Nothing twice, nothing missing: per topic, exactly what the first connection had not received, in order.
+      expect(new Set([...seen, ...got]).size).toBe(seen.length + got.length);
+      for (const topic of topics) {
+        const ofTopic = new Set(published.filter((p) => p.topic === topic).map((p) => p.data));
+        expect(got.filter((data) => ofTopic.has(data))).toEqual(
+          published.filter((p) => p.topic === topic && !seen.includes(p.data)).map((p) => p.data),
+        );
+      }
+      expect(got.length + seen.length).toBe(published.length);
+      expect(moved.events.at(-1)!.id!.split(",")).toHaveLength(2);
+      moved.close();
+    }, 120_000);
   });
 
   it("survives SIGKILL of a primary with replicas: keeps delivering after the failover, resumes where the data survived, and reports what it lost", async () => {
