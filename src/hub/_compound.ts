@@ -55,6 +55,21 @@ export class CompoundIds {
     this.#join();
   }
 
+  /**
+   * Starts the groups with no position yet from the last entry of one of their topics delivered
+   * before the subscription joined (`lastIdOf`): everything after it reaches this subscriber live,
+   * so a resume from there misses nothing. A group with none stays unnamed (resumed by time).
+   */
+  start(topics: readonly string[], lastIdOf: (topic: string) => string | undefined): void {
+    for (const topic of topics) {
+      const index = this.#groupOf.get(topic)!;
+      if (this.#positions[index] !== undefined) continue;
+      const id = lastIdOf(topic);
+      if (id !== undefined) this.#positions[index] = id;
+    }
+    this.#join();
+  }
+
   /** Forgets every position but `lastId`'s (after a reset event: the client follows live from there). */
   reset(lastId: string | undefined, groupOfId: ((id: string) => string | undefined) | undefined): void {
     this.#positions.fill(undefined);

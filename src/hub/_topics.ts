@@ -15,6 +15,8 @@ class Topic {
   subscription: BackplaneSubscription | undefined = undefined;
   /** How many of the subscribers span several groups (and get their own `id:` line). */
   compound = 0;
+  /** The id of the last entry delivered, where a subscriber spanning several groups that joins now starts. */
+  lastId: string | undefined = undefined;
 }
 
 /** The topics that have subscribers; a topic lives while it has one. */
@@ -55,6 +57,11 @@ export class TopicTable {
   /** The promise after which live delivery of `name` has started, if it has not yet. */
   readyOf(name: string): Promise<void> | undefined {
     return this.#topics.get(name)?.subscription?.ready;
+  }
+
+  /** The id of the last entry of `name` delivered here, if any. */
+  lastIdOf(name: string): string | undefined {
+    return this.#topics.get(name)?.lastId;
   }
 
   /** Adds `subscriber` to `name`, subscribing to the backplane when the topic comes to life. */
@@ -99,6 +106,7 @@ export class TopicTable {
       return;
     }
     const id = entry.id;
+    topic.lastId = id;
     if (topic.compound === 0) {
       for (const subscriber of topic.subscribers) subscriber.push(frame, id);
       return;

@@ -308,6 +308,7 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
       subscriber.stop("error");
       throw error;
     }
+    compound?.start(topics, (name) => this.#topics.lastIdOf(name));
     const retryFrame = this.#config.retryFrame;
     if (retryFrame !== undefined) subscriber.push(retryFrame);
     // An empty id is what a client that never received one would send, if it sent anything.

@@ -159,6 +159,23 @@ describe("SSEHub with a backplane of several groups", () => {
     await hub.close();
   });
 
+  it("starts a group it has received nothing of from the last entry delivered on the instance before it joined", async () => {
+    const backplane = new GroupedBackplane();
+    const hub = new SSEHub({ backplane, keepAlive: false });
+    const early = new Reader(await hub.subscribe(request(), { topics: "a:x" }));
+    await Promise.all(backplane.readies);
+    await hub.publish({ data: "before" }, { topic: "a:x" });
+    await early.until((events) => events.length === 1);
+    const reader = new Reader(await hub.subscribe(request(), { topics: ["a:x", "b:y"] }));
+    await Promise.all(backplane.readies);
+    await hub.publish({ data: "after" }, { topic: "b:y" });
+    await reader.until((events) => events.length === 1);
+    expect(reader.events[0]).toEqual({ data: "after", id: "a.1,b.1" });
+    await early.cancel();
+    await reader.cancel();
+    await hub.close();
+  });
+
   it("keeps single ids, and the shared frame, for a subscription within one group", async () => {
     const backplane = new GroupedBackplane();
     const hub = new SSEHub({ backplane, keepAlive: false });
