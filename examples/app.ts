@@ -134,12 +134,20 @@ class Claims {
   }
 }
 
+/**
+ * The hub's `serialize`: JSON, as typed events need, with prices (numbers) written with two
+ * decimals, `189.50`, as the original example printed them (still a JSON number).
+ */
+function writeJSON(data: unknown): string {
+  return typeof data === "number" ? data.toFixed(2) : JSON.stringify(data);
+}
+
 export function createApp(options: AppOptions = {}): App {
   const hub = options.hub ??
     new SSEHub(
       options.backplane === undefined
-        ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents }
-        : { backplane: options.backplane, events: appEvents },
+        ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, serialize: writeJSON }
+        : { backplane: options.backplane, events: appEvents, serialize: writeJSON },
     );
   // The Redis backplane assigns the ids (it refuses a publisher's own); a given hub keeps them.
   const ownIds = options.hub !== undefined || options.backplane === undefined;
@@ -162,7 +170,7 @@ export function createApp(options: AppOptions = {}): App {
       // id = milliseconds since the epoch, kept strictly increasing so that replay can find it.
       const id = Math.max(Date.now(), lastPriceId + 1);
       lastPriceId = id;
-      // A number (the event map's price), rounded to cents: `data: 189.5` on the wire.
+      // A number (the event map's price), rounded to cents; writeJSON keeps `data: 189.50`.
       const data = Number(priceAt(symbol, id).toFixed(2));
       hub.publish(ownIds ? { event: symbol, id, data } : { event: symbol, data }, { topic: "price" }).catch((error) => {
         log(`price publish failed: ${String(error)}`);

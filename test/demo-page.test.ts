@@ -22,7 +22,8 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
   let browser: Browser;
   let server: RunningServer;
   let port: number;
-  const start = () => startProcess("node_modules/.bin/tsx", ["examples/node/main.ts"], { env: { PORT: String(port) } });
+  // node itself, not the tsx wrapper: a SIGKILL must reach the server, not only its launcher.
+  const start = () => startProcess(process.execPath, ["--import", "tsx", "examples/node/main.ts"], { env: { PORT: String(port) } });
 
   beforeAll(async () => {
     port = await freePort();
@@ -76,9 +77,10 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
     mkdirSync(join(ROOT, "test-results"), { recursive: true });
     await alice.screenshot({ path: join(ROOT, "test-results/demo.png") });
 
-    // Kill the server; the page shows it is reconnecting, then resumes when it is back.
+    // Kill the server (a crash: SIGKILL, no drain); the page shows it is reconnecting, then resumes
+    // when it is back.
     const before = await state(alice);
-    await server.stop();
+    await server.stop("SIGKILL");
     await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.priceState === "reconnecting", undefined, { timeout: 10_000 });
     expect(await alice.textContent("#price-state")).toContain(`reconnecting from id ${before.lastPriceId}`.slice(0, 20));
     server = await start();

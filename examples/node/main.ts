@@ -23,11 +23,17 @@ const shutdown = async (signal: string) => {
   console.log(`${signal}: draining (deadline ${SHUTDOWN.deadline} ms, jitter ${SHUTDOWN.jitter} ms)`);
   // Whatever happens, the process is gone by the deadline.
   setTimeout(() => process.exit(1), SHUTDOWN.deadline + 1_000).unref();
-  await app.drain(SHUTDOWN);
-  console.log("drained");
-  // Every stream has ended: close() waits for their last bytes, then idle keep-alive sockets go.
+  // No new connections from now on, and a connection whose stream the drain ended is closed as
+  // soon as it is idle: a client then reconnects elsewhere (or, here, finds nobody and keeps
+  // trying) instead of reusing the socket for a request this instance would refuse with 503.
+  const idle = server as { closeIdleConnections?: () => void };
   server.close(() => process.exit(0));
-  (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  const sweep = setInterval(() => idle.closeIdleConnections?.(), 50);
+  await app.drain(SHUTDOWN);
+  clearInterval(sweep);
+  console.log("drained");
+  // Every stream has ended: close() resolves once their last bytes are out and sockets are gone.
+  idle.closeIdleConnections?.();
 };
 // on, not once: Ctrl-C signals the whole process group, so a wrapper (tsx, npm) may relay a second
 // signal, whose default action would kill the process mid-drain.

@@ -20,13 +20,18 @@ type Outcome = { ok: true; event: SSEEvent } | { ok: false; error: unknown };
 export class EventGate {
   readonly #events: EventMap;
   readonly #action: string;
+  readonly #serialize: ((data: unknown) => string) | undefined;
   #pending = 0;
   #tail: Promise<void> = Promise.resolve();
 
-  /** A gate for `events`; `action` starts the error messages (`"Cannot publish event"`). */
-  constructor(events: EventMap, action = "Cannot send event") {
+  /**
+   * A gate for `events`; `action` starts the error messages (`"Cannot publish event"`); typed data
+   * is written by `serialize` when given (it must write JSON), else by `JSON.stringify`.
+   */
+  constructor(events: EventMap, action = "Cannot send event", serialize?: (data: unknown) => string) {
     this.#events = events;
     this.#action = action;
+    this.#serialize = serialize;
   }
 
   /**
@@ -36,13 +41,13 @@ export class EventGate {
    */
   pass<T>(event: SSEEvent, write: (event: SSEEvent) => T): T | Promise<Awaited<T>> {
     if (this.#pending === 0) {
-      const checked = checkTypedEvent(this.#events, event, this.#action);
+      const checked = checkTypedEvent(this.#events, event, this.#action, this.#serialize);
       if (!isPromiseLike(checked)) return write(checked);
       return this.#queue(checked, write);
     }
     let checked: SSEEvent | Promise<SSEEvent>;
     try {
-      checked = checkTypedEvent(this.#events, event, this.#action);
+      checked = checkTypedEvent(this.#events, event, this.#action, this.#serialize);
     } catch (error) {
       checked = Promise.reject(error);
     }
@@ -57,7 +62,7 @@ export class EventGate {
    */
   passNow<T>(event: SSEEvent, write: (event: SSEEvent) => T, what = "publish()"): T | undefined {
     if (this.#pending > 0) return undefined;
-    const checked = checkTypedEvent(this.#events, event, this.#action);
+    const checked = checkTypedEvent(this.#events, event, this.#action, this.#serialize);
     if (isPromiseLike(checked)) {
       checked.then(undefined, () => {}); // The answer is the TypeError below.
       throw new TypeError(

@@ -183,8 +183,9 @@ function schemaOf(events: EventMap, name: string): StandardSchemaV1 | undefined 
  * Checks `event` against `events` as a typed `send()` or `publish()` must, before anything is
  * written: its name (or `message`, when it has none) must be in the map and its data must pass
  * that event's schema. Returns the event to encode, with `data` replaced by the JSON text of the
- * schema's output (always JSON, strings included, whatever the stream's `serialize`: the typed
- * client parses JSON); a promise of it when the schema validates asynchronously. Throws (or rejects with) an
+ * schema's output (strings included: the typed client parses JSON) made by `serialize` when one is
+ * given (it must write JSON: a custom number format, say) or else `JSON.stringify`; a promise of it
+ * when the schema validates asynchronously. Throws (or rejects with) an
  * {@linkcode EventValidationError}. An event with neither `event` nor `data` (only `id`, `retry`
  * or `comment`) passes as it is; malformed fields are left to `validateEvent`.
  *
@@ -208,7 +209,12 @@ function schemaOf(events: EventMap, name: string): StandardSchemaV1 | undefined 
  * assertThrows(() => checkTypedEvent(events, { event: "nope", data: "hi" }), EventValidationError, "not in the event map");
  * ```
  */
-export function checkTypedEvent(events: EventMap, event: SSEEvent, action = "Cannot send event"): SSEEvent | Promise<SSEEvent> {
+export function checkTypedEvent(
+  events: EventMap,
+  event: SSEEvent,
+  action = "Cannot send event",
+  serialize?: (data: unknown) => string,
+): SSEEvent | Promise<SSEEvent> {
   if (event === null || typeof event !== "object") return event;
   const name = event.event;
   if (name === undefined && event.data === undefined) return event;
@@ -217,16 +223,23 @@ export function checkTypedEvent(events: EventMap, event: SSEEvent, action = "Can
   const schema = schemaOf(events, type);
   if (schema === undefined) throw new EventValidationError(action, { kind: "unknown-event", event: type });
   const result = schema["~standard"].validate(event.data);
-  if (isPromiseLike(result)) return Promise.resolve(result).then((settled) => accept(settled, event, type, action));
-  return accept(result, event, type, action);
+  if (isPromiseLike(result)) return Promise.resolve(result).then((settled) => accept(settled, event, type, action, serialize));
+  return accept(result, event, type, action, serialize);
 }
 
-function accept(result: StandardSchemaV1.Result<unknown>, event: SSEEvent, type: string, action: string): SSEEvent {
+function accept(
+  result: StandardSchemaV1.Result<unknown>,
+  event: SSEEvent,
+  type: string,
+  action: string,
+  serialize: ((data: unknown) => string) | undefined,
+): SSEEvent {
   if (result.issues) throw new EventValidationError(action, { kind: "invalid-data", event: type, issues: result.issues });
-  // Always JSON, strings included, whatever the stream's `serialize`: the client parses JSON.
+  // JSON, strings included (the client parses JSON): the stream's `serialize` if it has one (it
+  // must write JSON), else JSON.stringify, never the untyped path's "strings as they are".
   let data: string | undefined;
   try {
-    data = JSON.stringify(result.value);
+    data = serialize === undefined ? JSON.stringify(result.value) : serialize(result.value);
   } catch (cause) {
     throw new SyntaxError(`${action} ${JSON.stringify(type)}: its data cannot be serialised as JSON`, { cause });
   }

@@ -105,7 +105,7 @@ export interface SSEStreamOptions<M extends EventMap | undefined = EventMap | un
   /**
    * The typed event map (see {@linkcode defineEvents}): `send()` takes only its events, checks each
    * against its schema before writing (an `EventValidationError` rejects the send, nothing is
-   * written) and writes typed data as JSON, whatever `serialize` says. Sends not awaited keep their
+   * written) and writes typed data as JSON (by `serialize` if given, which must then write JSON). Sends not awaited keep their
    * order, asynchronous schemas included.
    *
    * @default {undefined: untyped, any `SSEEvent`, data serialised by `serialize`}
@@ -186,7 +186,7 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
     // that arrive meanwhile be coalesced into one chunk.
     super(core, { highWaterMark: 0 });
     this.#core = core;
-    if (events !== undefined) core.gate = new EventGate(events, "Cannot send event");
+    if (events !== undefined) core.gate = new EventGate(events, "Cannot send event", options.serialize);
     setChunkSinkSource(this, core);
     const metrics = options.metrics;
     if (metrics !== undefined) {

@@ -228,7 +228,7 @@ export interface SSEHubOptions<M extends EventMap | undefined = EventMap | undef
    * The typed event map (see {@linkcode defineEvents}): `publish()` and `tryPublish()` take only its
    * events and validate each once, at publish, before it reaches the backplane (an
    * `EventValidationError` rejects the publish, or is thrown by `tryPublish()`); subscribers on every
-   * instance get the validated event, its data as JSON whatever `serialize` says. `tryPublish()`
+   * instance get the validated event, its data as JSON (by `serialize` if given, which must then write JSON). `tryPublish()`
    * throws a `TypeError` for a schema that validates asynchronously.
    *
    * @default {undefined: untyped, any `SSEEvent`}

@@ -15,7 +15,8 @@ export type RuntimeName = "node" | "deno" | "bun" | "workerd";
 
 export interface RunningServer {
   url: string;
-  stop(): Promise<void>;
+  /** Ends the process: SIGTERM (it may drain), SIGKILL after 3 s; or `"SIGKILL"` at once (a crash). */
+  stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** What the process printed so far (stdout and stderr), for servers started as processes. */
   output?(): string;
 }
@@ -93,13 +94,13 @@ export async function startProcess(
     }
   });
   // onData stays attached: output() keeps growing with what the process prints.
-  return { url: `http://127.0.0.1:${port}`, stop: () => stopProcess(child), output: () => output };
+  return { url: `http://127.0.0.1:${port}`, stop: (signal) => stopProcess(child, signal), output: () => output };
 }
 
-export async function stopProcess(child: ChildProcess): Promise<void> {
+export async function stopProcess(child: ChildProcess, signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
+  child.kill(signal);
   const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
   await exited;
   clearTimeout(timer);

@@ -5,7 +5,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribe } from "../../src/client/subscribe.ts";
-import { EventValidationError } from "../../src/core/events.ts";
+import { defineEvents, EventValidationError, type StandardSchemaV1 } from "../../src/core/events.ts";
 import { sseResponse } from "../../src/core/response.ts";
 import { SSEHub } from "../../src/hub/hub.ts";
 import { RedisBackplane } from "../../src/redis/redis-backplane.ts";
@@ -61,7 +61,7 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
   });
 
   it("a typed hub's tryPublish throws for invalid data and for an asynchronous schema, and sends valid data as JSON", async () => {
-    const hub = new SSEHub({ events, serialize: () => "not JSON", keepAlive: false });
+    const hub = new SSEHub({ events, keepAlive: false });
     const response = await hub.subscribe(new Request("http://localhost/sse"), { topics: "t" });
     expect(() => hub.tryPublish({ event: "chat", data: { from: "ann" } as never }, { topic: "t" })).toThrow(EventValidationError);
     expect(hub.tryPublish({ event: "chat", id: "1", data: { from: "ann", text: "hi" } }, { topic: "t" })).toBe(true);
@@ -70,6 +70,30 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
     await hub.close();
     await slow.close();
     expect(await response.text()).toBe('event: chat\ndata: {"from":"ann","text":"hi"}\nid: 1\n\n');
+  });
+});
+
+describe("typed data and serialize", () => {
+  it("writes typed data with the hub's serialize when one is given (it must write JSON), else JSON.stringify", async () => {
+    const price: StandardSchemaV1<number> = {
+      "~standard": {
+        version: 1,
+        vendor: "test",
+        validate: (value) => (typeof value === "number" ? { value } : { issues: [{ message: "Expected a number" }] }),
+      },
+    };
+    const prices = defineEvents({ AAPL: price });
+    const cents = (data: unknown): string => (typeof data === "number" ? data.toFixed(2) : JSON.stringify(data));
+    const plain = new SSEHub({ events: prices, keepAlive: false });
+    const custom = new SSEHub({ events: prices, serialize: cents, keepAlive: false });
+    const responses = await Promise.all([plain, custom].map((hub) => hub.subscribe(new Request("http://localhost/sse"))));
+    for (const hub of [plain, custom]) {
+      await hub.publish({ event: "AAPL", id: "1", data: 189.5 });
+      await hub.close();
+    }
+    const [a, b] = await Promise.all(responses.map((response) => response.text()));
+    expect(a).toBe("event: AAPL\ndata: 189.5\nid: 1\n\n");
+    expect(b).toBe("event: AAPL\ndata: 189.50\nid: 1\n\n");
   });
 });
 
