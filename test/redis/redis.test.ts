@@ -541,7 +541,7 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
     }
 
     async function startInstance(redisUrl: string, env: Record<string, string> = {}): Promise<Instance> {
-      const child = spawn("node_modules/.bin/tsx", ["test/redis/instance.ts"], {
+      const child = spawn(process.execPath, ["--import", "tsx", "test/redis/instance.ts"], {
         env: { ...process.env, REDIS_URL: redisUrl, ...env },
         stdio: ["ignore", "pipe", "inherit"],
       });
