@@ -11,6 +11,16 @@ import type { Backplane, BackplaneEntry } from "./backplane.ts";
 
 const ENCODER = new TextEncoder();
 
+/**
+ * Frames up to 2 KiB are cut from a per-subscriber slab of 8 KiB. Measured on Node 20: a new
+ * `Uint8Array` of 170 bytes costs 360-1240 ns (V8 keeps arrays above 64 bytes off the heap), a
+ * `subarray` of a slab 50 ns, which made a compound fan-out 12x slower than the shared one. A slab
+ * belongs to one subscriber, so what it keeps alive is that subscriber's own recent frames: at most
+ * its queue plus one slab.
+ */
+const SLAB = 8192;
+const SLAB_FRAME = 2048;
+
 /** The most groups one subscription may span when the backplane does not say (`Backplane.maxGroups`). */
 export const DEFAULT_MAX_GROUPS = 64;
 
@@ -26,6 +36,8 @@ export class CompoundIds {
   readonly #groups: ReadonlyMap<string, number>;
   readonly #positions: (string | undefined)[];
   #id = "";
+  #slab: Uint8Array | undefined = undefined;
+  #offset = 0;
 
   constructor(groupOf: ReadonlyMap<string, number>, groups: ReadonlyMap<string, number>) {
     this.#groupOf = groupOf;
@@ -101,11 +113,23 @@ export class CompoundIds {
     const head = shared.byteLength - tail - (utf8Length(entry.id) + 5);
     const line = `id: ${this.#id}\n`;
     const lineBytes = utf8Length(line);
-    const out = new Uint8Array(head + lineBytes + tail);
+    const out = this.#alloc(head + lineBytes + tail);
     out.set(shared.subarray(0, head));
     ENCODER.encodeInto(line, out.subarray(head));
     out.set(shared.subarray(shared.byteLength - tail), head + lineBytes);
     return out;
+  }
+
+  #alloc(size: number): Uint8Array {
+    if (size > SLAB_FRAME) return new Uint8Array(size);
+    let slab = this.#slab;
+    if (slab === undefined || this.#offset + size > SLAB) {
+      slab = this.#slab = new Uint8Array(SLAB);
+      this.#offset = 0;
+    }
+    const start = this.#offset;
+    this.#offset = start + size;
+    return slab.subarray(start, start + size);
   }
 
   #join(): void {
