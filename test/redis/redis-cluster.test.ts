@@ -267,7 +267,8 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       const url = `cluster:${cluster.nodes.map((node) => `${node.host}:${node.port}`).join(",")}`;
       const shared = prefix();
       const spawnWith = async (): Promise<string> => {
-        const child = spawn("node_modules/.bin/tsx", ["test/redis/instance.ts"], {
+        // node itself (not the tsx wrapper), so that the SIGKILL of afterAll reaches the instance.
+        const child = spawn(process.execPath, ["--import", "tsx", "test/redis/instance.ts"], {
           env: { ...process.env, REDIS_URL: url, PREFIX: shared, KEEP_ALIVE: "60000" },
           stdio: ["ignore", "pipe", "inherit"],
         });
