@@ -16,7 +16,26 @@ import { streamSSE } from "hono/streaming";
 import { sse } from "../src/adapters/hono.ts";
 import { toNodeListener } from "../src/adapters/node.ts";
 import { sseResponse } from "../src/core/response.ts";
-import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, serveParent, serverExecArgv, sleep, type Target, type WorkloadReport } from "./lib/common.ts";
+import {
+  args,
+  type Check,
+  Child,
+  type ChildMessage,
+  cpuMicros,
+  fmt,
+  gc,
+  isMain,
+  isQuick,
+  median,
+  printReport,
+  ratio,
+  runCount,
+  serveParent,
+  serverExecArgv,
+  sleep,
+  type Target,
+  type WorkloadReport,
+} from "./lib/common.ts";
 import { listenHono, listenNode, SERVER_LABELS, SERVERS, type ServerName, SSE_HEADERS } from "./lib/http.ts";
 
 const BATCH = 50;
@@ -192,7 +211,11 @@ export async function run(): Promise<WorkloadReport> {
       for (const name of names) {
         const { child, port } = servers.get(name)!;
         const before = await child.ask<ChildMessage & { heap: number }>({ type: "mark" }, "mark");
-        const churned = await client.ask<ChildMessage & { ms: number; problems: string[] }>({ type: "churn", port, connections }, "churned", 600_000);
+        const churned = await client.ask<ChildMessage & { ms: number; problems: string[] }>(
+          { type: "churn", port, connections },
+          "churned",
+          600_000,
+        );
         const { micros } = await child.ask<ChildMessage & { micros: number }>({ type: "cpu" }, "cpu");
         const after = await child.ask<ChildMessage & { live: number; heap: number }>({ type: "settle" }, "settle");
         samples.get(name)!.push({
@@ -209,7 +232,8 @@ export async function run(): Promise<WorkloadReport> {
     for (const { child } of servers.values()) await child.stop();
   }
   const raw = samples.get("raw");
-  const cpuVsRaw = (name: ServerName) => (raw ? median(samples.get(name)!.map((s, r) => s.cpuPerConnection / raw[r]!.cpuPerConnection)) : Number.NaN);
+  const cpuVsRaw = (name: ServerName) =>
+    raw ? median(samples.get(name)!.map((s, r) => s.cpuPerConnection / raw[r]!.cpuPerConnection)) : Number.NaN;
   const checks: Check[] = names.map((name) => {
     const list = samples.get(name)!;
     const live = Math.max(...list.map((s) => s.live));

@@ -25,7 +25,25 @@ import { streamSSE } from "hono/streaming";
 import { sse } from "../src/adapters/hono.ts";
 import { toNodeListener } from "../src/adapters/node.ts";
 import { sseResponse } from "../src/core/response.ts";
-import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, serveParent, serverExecArgv, type Target, type WorkloadReport } from "./lib/common.ts";
+import {
+  args,
+  type Check,
+  Child,
+  type ChildMessage,
+  cpuMicros,
+  fmt,
+  gc,
+  isMain,
+  isQuick,
+  median,
+  printReport,
+  ratio,
+  runCount,
+  serveParent,
+  serverExecArgv,
+  type Target,
+  type WorkloadReport,
+} from "./lib/common.ts";
 import { EVENT_TYPE, firstDifference, parseAll, smallData } from "./lib/events.ts";
 import { listenHono, listenNode, SERVER_LABELS, SERVERS, type ServerName, SSE_HEADERS } from "./lib/http.ts";
 
@@ -37,14 +55,20 @@ async function startServer(name: ServerName, maxEvents: number, onRequest: () =>
   const hertzHandler = (request: Request) => {
     onRequest();
     const n = countOf(request.url);
-    return sseResponse(request, async (stream) => {
-      for (let seq = 1; seq <= n; seq++) await stream.send({ event: EVENT_TYPE, id: seq, data: smallData(seq) });
-    }, { keepAlive: false });
+    return sseResponse(
+      request,
+      async (stream) => {
+        for (let seq = 1; seq <= n; seq++) await stream.send({ event: EVENT_TYPE, id: seq, data: smallData(seq) });
+      },
+      { keepAlive: false },
+    );
   };
   switch (name) {
     case "raw": {
       // Pre-encoded, as the baseline is defined: this server pays for writing only.
-      const chunks = Array.from({ length: maxEvents }, (_, i) => Buffer.from(`event: ${EVENT_TYPE}\ndata: ${JSON.stringify(smallData(i + 1))}\nid: ${i + 1}\n\n`));
+      const chunks = Array.from({ length: maxEvents }, (_, i) =>
+        Buffer.from(`event: ${EVENT_TYPE}\ndata: ${JSON.stringify(smallData(i + 1))}\nid: ${i + 1}\n\n`),
+      );
       return (
         await listenNode(async (req, res) => {
           onRequest();
@@ -64,9 +88,13 @@ async function startServer(name: ServerName, maxEvents: number, onRequest: () =>
       app.get("/", (c) => {
         onRequest();
         const n = countOf(c.req.url);
-        return sse(c, async (stream) => {
-          for (let seq = 1; seq <= n; seq++) await stream.send({ event: EVENT_TYPE, id: seq, data: smallData(seq) });
-        }, { keepAlive: false });
+        return sse(
+          c,
+          async (stream) => {
+            for (let seq = 1; seq <= n; seq++) await stream.send({ event: EVENT_TYPE, id: seq, data: smallData(seq) });
+          },
+          { keepAlive: false },
+        );
       });
       return (await listenHono(app.fetch)).port;
     }
@@ -145,7 +173,8 @@ function clientMain(): void {
     const { ms, bytes } = await fetchAll(message.port as number, n);
     const clientMicros = cpuMicros(since);
     let difference: string | undefined;
-    if (message.verify) difference = firstDifference(parseAll(bytes.toString("utf8")), n, (seq) => JSON.stringify(smallData(seq)));
+    if (message.verify)
+      difference = firstDifference(parseAll(bytes.toString("utf8")), n, (seq) => JSON.stringify(smallData(seq)));
     return { type: "fetched", ms, bytes: bytes.length, difference, clientMicros };
   });
   process.send!({ type: "ready" });
@@ -183,16 +212,29 @@ export async function run(): Promise<WorkloadReport> {
     // Warm-up, and the correctness check: every event of one full run parsed and compared.
     for (const name of names) {
       const { child, port } = servers.get(name)!;
-      const answer = await client.ask<ChildMessage & { difference?: string }>({ type: "fetch", port, n, verify: true }, "fetched");
-      checks.push({ name: `${SERVER_LABELS[name]}: ${n} events arrive in order, intact`, ok: answer.difference === undefined, detail: answer.difference });
+      const answer = await client.ask<ChildMessage & { difference?: string }>(
+        { type: "fetch", port, n, verify: true },
+        "fetched",
+      );
+      checks.push({
+        name: `${SERVER_LABELS[name]}: ${n} events arrive in order, intact`,
+        ok: answer.difference === undefined,
+        detail: answer.difference,
+      });
       await child.ask({ type: "gc" }, "gc");
     }
     for (let r = 0; r < runs; r++) {
       for (const name of names) {
         const { child, port } = servers.get(name)!;
         await child.ask({ type: "gc" }, "gc");
-        const answer = await client.ask<ChildMessage & { ms: number; clientMicros: number }>({ type: "fetch", port, n, verify: false }, "fetched");
-        const { micros, systemMicros } = await child.ask<ChildMessage & { micros: number; systemMicros: number }>({ type: "cpu" }, "cpu");
+        const answer = await client.ask<ChildMessage & { ms: number; clientMicros: number }>(
+          { type: "fetch", port, n, verify: false },
+          "fetched",
+        );
+        const { micros, systemMicros } = await child.ask<ChildMessage & { micros: number; systemMicros: number }>(
+          { type: "cpu" },
+          "cpu",
+        );
         samples.get(name)!.push({
           eventsPerSecond: n / (answer.ms / 1000),
           cpuPerEvent: micros / n,

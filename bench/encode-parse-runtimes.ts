@@ -15,7 +15,19 @@
 //   npx tsx bench/encode-parse-runtimes.ts [--quick] [--runs=N] [--runtimes=node,deno,bun]
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { args, type Check, fmt, isMain, isQuick, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
+import {
+  args,
+  type Check,
+  fmt,
+  isMain,
+  isQuick,
+  printReport,
+  ratio,
+  runCount,
+  type Table,
+  type Target,
+  type WorkloadReport,
+} from "./lib/common.ts";
 import type { Measurement } from "./lib/in-process.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -24,13 +36,28 @@ const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name
 
 const COMMANDS: Record<string, (plan: string) => [string, string[]]> = {
   node: (plan) => [process.execPath, ["--expose-gc", "--import", "tsx", main, plan]],
-  deno: (plan) => [bin("deno"), ["run", "--quiet", "--no-config", "--node-modules-dir=manual", "--allow-read", "--allow-env", "--v8-flags=--expose-gc", main, plan]],
+  deno: (plan) => [
+    bin("deno"),
+    [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--node-modules-dir=manual",
+      "--allow-read",
+      "--allow-env",
+      "--v8-flags=--expose-gc",
+      main,
+      plan,
+    ],
+  ],
   bun: (plan) => [bin("bun"), ["run", main, plan]],
 };
 
 function version(runtime: string): Promise<string> {
   const [command, commandArgs] = runtime === "node" ? [process.execPath, ["--version"]] : [bin(runtime), ["--version"]];
-  return new Promise((resolve) => execFile(command, commandArgs, (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())));
+  return new Promise((resolve) =>
+    execFile(command, commandArgs, (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())),
+  );
 }
 
 function measure(runtime: string, plan: string): Promise<Record<string, Measurement>> {
@@ -53,7 +80,11 @@ export async function run(): Promise<WorkloadReport> {
   const runtimes = (args.get("runtimes") ?? "node,deno,bun").split(",");
   const corpora = ["mixed", "llm-tokens", "large", "cjk"];
   const chunkSizes = [1024, 64 * 1024];
-  const plan = { runs, encode: { small: quick ? 20_000 : 50_000, large: quick ? 600 : 2_000 }, parse: { size: (quick ? 5 : 20) * 1e6, corpora, chunkSizes } };
+  const plan = {
+    runs,
+    encode: { small: quick ? 20_000 : 50_000, large: quick ? 600 : 2_000 },
+    parse: { size: (quick ? 5 : 20) * 1e6, corpora, chunkSizes },
+  };
   const tables: Table[] = [];
   const checks: Check[] = [];
   const targets: Target[] = [];
@@ -64,14 +95,23 @@ export async function run(): Promise<WorkloadReport> {
     const results = await measure(runtime, JSON.stringify(plan));
     data[runtime] = results;
     const problems = Object.values(results).flatMap((m) => m.problems);
-    checks.push({ name: `${runtime}: every encoder's output parses back to what was sent; every parser counts every event and its data`, ok: problems.length === 0, detail: problems.join("; ") || undefined });
+    checks.push({
+      name: `${runtime}: every encoder's output parses back to what was sent; every parser counts every event and its data`,
+      ok: problems.length === 0,
+      detail: problems.join("; ") || undefined,
+    });
     for (const kind of ["small", "large"] as const) {
       const m = results[`encode ${kind}`]!;
       const n = plan.encode[kind];
       tables.push({
         title: `${runtime} (${versions[runtime]}): encode ${n.toLocaleString("en-US")} ${kind === "small" ? "small events (~60-byte JSON)" : "large events (16 KiB in 100 lines)"} (median of ${runs} runs, CPU time)`,
         columns: ["encoder", "events/s", "MB/s", "hertz-sse encodeEvent's speed relative to it"],
-        rows: Object.entries(m.seconds).map(([name, s], i) => [name, fmt(n / s), fmt(m.size / s / 1e6), i === 0 ? "–" : ratio(m.ratios[name]!)]),
+        rows: Object.entries(m.seconds).map(([name, s], i) => [
+          name,
+          fmt(n / s),
+          fmt(m.size / s / 1e6),
+          i === 0 ? "–" : ratio(m.ratios[name]!),
+        ]),
       });
       if (kind === "large") {
         const viaStream = m.ratios[ENCODE_HONO]! / m.ratios["hertz-sse EventStreamEncoderStream"]!;
@@ -86,7 +126,13 @@ export async function run(): Promise<WorkloadReport> {
     for (const corpus of corpora) {
       for (const chunkSize of chunkSizes) {
         const m = results[`parse ${corpus} ${chunkSize}`]!;
-        rows.push([corpus, `${chunkSize / 1024} KiB`, ...Object.values(m.seconds).map((s) => fmt(m.size / s)), ratio(m.ratios[ESP]!), `${fmt(m.ratios[FLOOR]! * 100, 0)}%`]);
+        rows.push([
+          corpus,
+          `${chunkSize / 1024} KiB`,
+          ...Object.values(m.seconds).map((s) => fmt(m.size / s)),
+          ratio(m.ratios[ESP]!),
+          `${fmt(m.ratios[FLOOR]! * 100, 0)}%`,
+        ]);
         const floorTarget = corpus === "mixed" || corpus === "llm-tokens";
         targets.push({
           target: `${runtime}: parse ${corpus} in ${chunkSize / 1024} KiB chunks at ≥ 1.25× eventsource-parser${floorTarget ? " and ≥ 70% of the raw floor" : ""}`,
@@ -102,7 +148,15 @@ export async function run(): Promise<WorkloadReport> {
       rows,
     });
   }
-  return { workload: "runtimes", title: "6. Encode and parse on Node, Deno and Bun (in process)", params: { runs, plan, versions }, tables, checks, targets, data };
+  return {
+    workload: "runtimes",
+    title: "6. Encode and parse on Node, Deno and Bun (in process)",
+    params: { runs, plan, versions },
+    tables,
+    checks,
+    targets,
+    data,
+  };
 }
 
 if (isMain(import.meta.url)) {

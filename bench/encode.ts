@@ -20,7 +20,21 @@ import { EventBuffer as BetterEventBuffer, Session } from "better-sse";
 import { SSEStreamingApi } from "hono/streaming";
 import { EventStreamEncoderStream, encodeEvent } from "../src/core/encoder.ts";
 import { SSEStream } from "../src/core/stream.ts";
-import { type Check, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
+import {
+  type Check,
+  cpuMicros,
+  fmt,
+  gc,
+  isMain,
+  isQuick,
+  median,
+  printReport,
+  ratio,
+  runCount,
+  type Table,
+  type Target,
+  type WorkloadReport,
+} from "./lib/common.ts";
 import { EVENT_TYPE, firstDifference, LARGE_TEXT, parseAll, smallData } from "./lib/events.ts";
 
 type Kind = "small" | "large";
@@ -197,14 +211,26 @@ export async function run(): Promise<WorkloadReport> {
   const honoIndex = contenders.findIndex((c) => c.name.startsWith("hono"));
   const ratioToHono = (kind: Kind, i: number) => median(rates[kind][i]!.map((rate, r) => rate / rates[kind][honoIndex]![r]!));
   const tables: Table[] = (["small", "large"] as const).map((kind) => ({
-    title: kind === "small" ? `Small events (${counts.small.toLocaleString("en-US")} per run, ~60-byte JSON data)` : `Large events (${counts.large.toLocaleString("en-US")} per run, 16 KiB of text in 100 lines)`,
+    title:
+      kind === "small"
+        ? `Small events (${counts.small.toLocaleString("en-US")} per run, ~60-byte JSON data)`
+        : `Large events (${counts.large.toLocaleString("en-US")} per run, 16 KiB of text in 100 lines)`,
     columns: ["contender", "level", "events/s (median)", "MB/s", "bytes/event", "vs hono writeSSE"],
     rows: contenders.map((contender, i) => {
       const rate = median(rates[kind][i]!);
-      return [contender.name, contender.level, fmt(rate), fmt((rate * bytesPerEvent[kind][i]!) / 1e6), fmt(bytesPerEvent[kind][i]!, 0), ratio(ratioToHono(kind, i))];
+      return [
+        contender.name,
+        contender.level,
+        fmt(rate),
+        fmt((rate * bytesPerEvent[kind][i]!) / 1e6),
+        fmt(bytesPerEvent[kind][i]!, 0),
+        ratio(ratioToHono(kind, i)),
+      ];
     }),
   }));
-  tables[1]!.notes = ["better-sse's large event is JSON-encoded into one line (it cannot send line breaks as they are), so it carries a few more bytes."];
+  tables[1]!.notes = [
+    "better-sse's large event is JSON-encoded into one line (it cannot send line breaks as they are), so it carries a few more bytes.",
+  ];
   const index = (name: string) => contenders.findIndex((c) => c.name === name);
   const targets: Target[] = [];
   for (const [kind, wanted] of [

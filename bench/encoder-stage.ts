@@ -10,23 +10,29 @@ const LARGE = `${"data: " + "x".repeat(160) + "\n"}`.repeat(100) + "\n";
 
 function source(chunk: string, count: number): ReadableStream<string> {
   let sent = 0;
-  return new ReadableStream<string>({
-    pull(controller) {
-      controller.enqueue(chunk);
-      if (++sent === count) controller.close();
+  return new ReadableStream<string>(
+    {
+      pull(controller) {
+        controller.enqueue(chunk);
+        if (++sent === count) controller.close();
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 function bytesSource(chunk: string, count: number): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      controller.enqueue(encoder.encode(chunk));
-      if (++sent === count) controller.close();
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        controller.enqueue(encoder.encode(chunk));
+        if (++sent === count) controller.close();
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 function nativeStage(): TransformStream<string, Uint8Array> {
@@ -45,15 +51,24 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
 }
 
 const variants: Record<string, (chunk: string, count: number) => ReadableStream<Uint8Array>> = {
-  TextEncoderStream: (c, n) => source(c, n).pipeThrough(new TextEncoderStream() as unknown as TransformStream<string, Uint8Array>),
+  TextEncoderStream: (c, n) =>
+    source(c, n).pipeThrough(new TextEncoderStream() as unknown as TransformStream<string, Uint8Array>),
   "TransformStream(TextEncoder)": (c, n) => source(c, n).pipeThrough(nativeStage()),
   "TextEncoder in pull (SSEStream)": (c, n) => bytesSource(c, n),
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const runtime = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : `node ${(globalThis as { process?: { version: string } }).process?.version}`;
+const runtime =
+  typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+    ? "deno"
+    : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+      ? "bun"
+      : `node ${(globalThis as { process?: { version: string } }).process?.version}`;
 console.log(`runtime: ${runtime}`);
-for (const [label, chunk, count] of [["60 B chunks", SMALL, 200_000], ["16 KiB chunks", LARGE, 3_000]] as const) {
+for (const [label, chunk, count] of [
+  ["60 B chunks", SMALL, 200_000],
+  ["16 KiB chunks", LARGE, 3_000],
+] as const) {
   console.log(`\n${label} (${count} chunks)`);
   const results: Record<string, number> = {};
   for (const [name, make] of Object.entries(variants)) {

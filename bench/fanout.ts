@@ -24,7 +24,29 @@ import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { toNodeListener } from "../src/adapters/node.ts";
 import { SSEHub } from "../src/hub/index.ts";
-import { args, type Check, Child, type ChildMessage, cpuMicros, fmt, gc, isMain, isQuick, median, percentile, printReport, ratio, runCount, serveParent, serverExecArgv, sleep, type Table, type Target, type WorkloadReport, wallMs } from "./lib/common.ts";
+import {
+  args,
+  type Check,
+  Child,
+  type ChildMessage,
+  cpuMicros,
+  fmt,
+  gc,
+  isMain,
+  isQuick,
+  median,
+  percentile,
+  printReport,
+  ratio,
+  runCount,
+  serveParent,
+  serverExecArgv,
+  sleep,
+  type Table,
+  type Target,
+  type WorkloadReport,
+  wallMs,
+} from "./lib/common.ts";
 import { smallData } from "./lib/events.ts";
 import { listenHono, listenNode, SERVER_LABELS, SERVERS, type ServerName, SSE_HEADERS } from "./lib/http.ts";
 
@@ -66,7 +88,11 @@ async function startServer(name: ServerName): Promise<FanoutServer> {
       // Through Hono, the hub's response is returned from a route as its documentation shows.
       const hono = new Hono().get("/", (c) => hub.subscribe(c.req.raw));
       const { port } =
-        name === "hertz-sse" ? await listenHono(fetch) : name === "hertz-sse/hono" ? await listenHono(hono.fetch) : await listenNode(toNodeListener(fetch));
+        name === "hertz-sse"
+          ? await listenHono(fetch)
+          : name === "hertz-sse/hono"
+            ? await listenHono(hono.fetch)
+            : await listenNode(toNodeListener(fetch));
       return {
         port,
         count: () => hub.size,
@@ -128,7 +154,7 @@ async function serverMain(name: ServerName): Promise<void> {
       }
       case "start": {
         const rate = message.rate as number;
-        const total = Math.round(((message.seconds as number) * rate));
+        const total = Math.round((message.seconds as number) * rate);
         const since = process.cpuUsage();
         const start = performance.now();
         let sent = 0;
@@ -263,8 +289,22 @@ async function measure(server: ServerName, subscribers: number, seconds: number,
       await sleep(50);
     }
     const memory = await serverChild.ask<ChildMessage & { heap: number; rss: number }>({ type: "memory" }, "memory");
-    const done = await serverChild.ask<ChildMessage & { broadcasts: number; cpuMicros: number; elapsedMs: number }>({ type: "start", rate, seconds }, "done", 600_000);
-    const report = await client.ask<ChildMessage & { received: number; minReceived: number; gaps: number; closed: number; p50: number; p99: number; problems: string[] }>({ type: "report" }, "report");
+    const done = await serverChild.ask<ChildMessage & { broadcasts: number; cpuMicros: number; elapsedMs: number }>(
+      { type: "start", rate, seconds },
+      "done",
+      600_000,
+    );
+    const report = await client.ask<
+      ChildMessage & {
+        received: number;
+        minReceived: number;
+        gaps: number;
+        closed: number;
+        p50: number;
+        p99: number;
+        problems: string[];
+      }
+    >({ type: "report" }, "report");
     const secs = done.elapsedMs / 1000;
     return {
       server,
@@ -314,11 +354,22 @@ export async function run(): Promise<WorkloadReport> {
     const rate = subscribers >= 5000 ? 10 : 100;
     const of = (name: ServerName) => results.filter((result) => result.server === name && result.subscribers === subscribers);
     const raw = of("raw");
-    const cpuRatio = (name: ServerName) => (raw.length ? median(of(name).map((result, i) => result.cpuPerDelivery / raw[i]!.cpuPerDelivery)) : Number.NaN);
+    const cpuRatio = (name: ServerName) =>
+      raw.length ? median(of(name).map((result, i) => result.cpuPerDelivery / raw[i]!.cpuPerDelivery)) : Number.NaN;
     const med = (name: ServerName, key: keyof Result) => median(of(name).map((result) => result[key] as number));
     tables.push({
       title: `${subscribers.toLocaleString("en-US")} subscribers, ${rate} broadcasts/s for ${seconds} s (median of ${runs} run${runs > 1 ? "s" : ""})`,
-      columns: ["server", "delivered Hz (avg / min)", "lost", "latency p50 / p99", "server CPU per delivery", "vs raw", "server CPU", "heap per connection", "RSS per connection"],
+      columns: [
+        "server",
+        "delivered Hz (avg / min)",
+        "lost",
+        "latency p50 / p99",
+        "server CPU per delivery",
+        "vs raw",
+        "server CPU",
+        "heap per connection",
+        "RSS per connection",
+      ],
       rows: names.map((name) => [
         SERVER_LABELS[name],
         `${fmt(med(name, "hz"), 1)} / ${fmt(med(name, "minHz"), 1)}`,
@@ -337,7 +388,9 @@ export async function run(): Promise<WorkloadReport> {
         checks.push({
           name: `${SERVER_LABELS[name]}, ${subscribers} subscribers: every event delivered, in order, intact`,
           ok,
-          detail: ok ? undefined : `lost ${result.lost}, gaps ${result.gaps}, closed ${result.closed}${result.problems.length ? `, ${result.problems.join("; ")}` : ""}`,
+          detail: ok
+            ? undefined
+            : `lost ${result.lost}, gaps ${result.gaps}, closed ${result.closed}${result.problems.length ? `, ${result.problems.join("; ")}` : ""}`,
         });
       }
     }
@@ -375,7 +428,8 @@ export async function run(): Promise<WorkloadReport> {
 
 const role = args.get("role");
 if (role === "server") await serverMain(args.get("server") as ServerName);
-else if (role === "client") await clientMain(Number(args.get("port")), Number(args.get("subscribers")), Number(args.get("expected")));
+else if (role === "client")
+  await clientMain(Number(args.get("port")), Number(args.get("subscribers")), Number(args.get("expected")));
 else if (isMain(import.meta.url)) {
   const report = await run();
   if (process.send) process.send({ type: "report", report });

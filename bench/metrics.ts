@@ -69,7 +69,8 @@ async function oneConnection(v: Variant, events: number): Promise<number> {
 async function fanOut(v: Variant, subscribers: number, events: number): Promise<number> {
   const hub = new v.hub.SSEHub({ keepAlive: false, metrics: v.metrics } as never);
   const readers: Promise<number>[] = [];
-  for (let i = 0; i < subscribers; i++) readers.push(read((await hub.subscribe(new Request("http://localhost/"), { topics: "t" })).body!));
+  for (let i = 0; i < subscribers; i++)
+    readers.push(read((await hub.subscribe(new Request("http://localhost/"), { topics: "t" })).body!));
   await new Promise((resolve) => setTimeout(resolve, 10));
   const start = process.cpuUsage();
   for (let i = 0; i < events; i++) {
@@ -86,7 +87,10 @@ async function fanOut(v: Variant, subscribers: number, events: number): Promise<
 async function churn(v: Variant, streams: number): Promise<number> {
   const start = process.cpuUsage();
   for (let i = 0; i < streams; i++) {
-    const response = v.core.sseResponse(undefined, (stream) => stream.send({ data: "x" }), { keepAlive: false, metrics: v.metrics } as never);
+    const response = v.core.sseResponse(undefined, (stream) => stream.send({ data: "x" }), {
+      keepAlive: false,
+      metrics: v.metrics,
+    } as never);
     await read(response.body!);
   }
   return cpuMicros(start) / streams;
@@ -99,9 +103,19 @@ async function main(): Promise<void> {
     const provider = new MeterProvider({ readers: [new Reader()] });
     const { otelMetrics } = await import("../src/otel/index.ts");
     const variants: Variant[] = [
-      { name: "baseline", core: await import(join(dir, "src/index.ts")), hub: await import(join(dir, "src/hub/index.ts")), metrics: undefined },
+      {
+        name: "baseline",
+        core: await import(join(dir, "src/index.ts")),
+        hub: await import(join(dir, "src/hub/index.ts")),
+        metrics: undefined,
+      },
       { name: "absent", core: await import("../src/index.ts"), hub: await import("../src/hub/index.ts"), metrics: undefined },
-      { name: "otel", core: await import("../src/index.ts"), hub: await import("../src/hub/index.ts"), metrics: otelMetrics(provider.getMeter("bench")) },
+      {
+        name: "otel",
+        core: await import("../src/index.ts"),
+        hub: await import("../src/hub/index.ts"),
+        metrics: otelMetrics(provider.getMeter("bench")),
+      },
     ];
     const workloads: [string, (v: Variant) => Promise<number>][] = [
       ["one connection (µs/event)", (v) => oneConnection(v, quick ? 20_000 : 100_000)],

@@ -18,7 +18,22 @@
 import { createParser as createEventsourceParser } from "eventsource-parser";
 import { createParser } from "../src/parser/create-parser.ts";
 import { CORPORA } from "./corpora/index.ts";
-import { args, type Check, cpuMicros, fmt, gc, isMain, isQuick, median, printReport, ratio, runCount, type Table, type Target, type WorkloadReport } from "./lib/common.ts";
+import {
+  args,
+  type Check,
+  cpuMicros,
+  fmt,
+  gc,
+  isMain,
+  isQuick,
+  median,
+  printReport,
+  ratio,
+  runCount,
+  type Table,
+  type Target,
+  type WorkloadReport,
+} from "./lib/common.ts";
 
 interface Outcome {
   count: number;
@@ -142,9 +157,12 @@ export async function run(): Promise<WorkloadReport> {
         const problems: string[] = [];
         if (outcome.count !== expected) problems.push(`${outcome.count} ${contender.counts} instead of ${expected}`);
         if (contender.counts === "events") {
-          if (outcome.dataLength !== input.dataLength) problems.push(`${outcome.dataLength} characters of data instead of ${input.dataLength}`);
-          if (outcome.typeLength !== input.typeLength) problems.push(`${outcome.typeLength} characters of types instead of ${input.typeLength}`);
-          if (outcome.lastId !== input.lastId) problems.push(`last id ${JSON.stringify(outcome.lastId)} instead of ${JSON.stringify(input.lastId)}`);
+          if (outcome.dataLength !== input.dataLength)
+            problems.push(`${outcome.dataLength} characters of data instead of ${input.dataLength}`);
+          if (outcome.typeLength !== input.typeLength)
+            problems.push(`${outcome.typeLength} characters of types instead of ${input.typeLength}`);
+          if (outcome.lastId !== input.lastId)
+            problems.push(`last id ${JSON.stringify(outcome.lastId)} instead of ${JSON.stringify(input.lastId)}`);
         }
         checks.push({
           name: `${contender.name}, ${name}, ${label}: every ${contender.counts === "events" ? "event, its type and its data" : "block"} counted`,
@@ -175,7 +193,12 @@ export async function run(): Promise<WorkloadReport> {
         columns: ["parser", "MB/s", "events/s", "hertz-sse's speed relative to it"],
         rows: contenders.map((contender) => {
           const s = median(seconds.get(contender.name)!);
-          return [contender.name, fmt(mb / s), fmt(input.events / s), contender === contenders[0] ? "–" : ratio(speedup(contender.name))];
+          return [
+            contender.name,
+            fmt(mb / s),
+            fmt(input.events / s),
+            contender === contenders[0] ? "–" : ratio(speedup(contender.name)),
+          ];
         }),
       });
       const vsParser = speedup(contenders[1]!.name);

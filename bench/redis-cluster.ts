@@ -165,6 +165,9 @@ for (const make of [single, cluster]) {
 
 const out = join(dirname(fileURLToPath(import.meta.url)), "results", "redis-cluster.json");
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, inflight: INFLIGHT, readers: READERS, results }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), events: EVENTS, inflight: INFLIGHT, readers: READERS, results }, null, 2)}\n`,
+);
 console.log(`written to ${out}`);
 process.exit(0);

@@ -268,7 +268,14 @@ interface Result {
   mode: Mode;
   instances: number;
   subscribers: number;
-  latency: { p50: number; p99: number; max: number; deliveries: number; publishAckP50: number | null; publishAckP99: number | null };
+  latency: {
+    p50: number;
+    p99: number;
+    max: number;
+    deliveries: number;
+    publishAckP50: number | null;
+    publishAckP99: number | null;
+  };
   throughput: { events: number; eventsPerSecond: number; deliveriesPerSecond: number };
   failedPublishes: number;
   closedSubscribers: number;
@@ -410,6 +417,5 @@ async function main(): Promise<void> {
 const role = args.get("role");
 if (role === "instance") {
   await instanceMain(args.get("mode") as Mode, args.get("redis") || undefined, args.get("prefix")!, Number(args.get("yield")));
-}
-else if (role === "clients") await clientsMain(args.get("ports")!.split(",").map(Number), Number(args.get("per-instance")));
+} else if (role === "clients") await clientsMain(args.get("ports")!.split(",").map(Number), Number(args.get("per-instance")));
 else await main();

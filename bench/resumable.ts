@@ -115,11 +115,12 @@ function streamsOn(backplane: Backplane): ResumableStreams {
 }
 
 async function relayRound(variant: Variant): Promise<{ cpu: number; wall: number }> {
-  const backplane: Backplane | undefined = variant === "pipe" || variant === "proxy"
-    ? undefined
-    : variant === "relay-memory"
-    ? new MemoryBackplane({ maxEvents: FRAMES + 100, maxAge: 600_000 })
-    : new RedisBackplane({ redis, prefix: `bench${++keys}:`, maxEvents: FRAMES + 100, maxAge: 600_000 });
+  const backplane: Backplane | undefined =
+    variant === "pipe" || variant === "proxy"
+      ? undefined
+      : variant === "relay-memory"
+        ? new MemoryBackplane({ maxEvents: FRAMES + 100, maxAge: 600_000 })
+        : new RedisBackplane({ redis, prefix: `bench${++keys}:`, maxEvents: FRAMES + 100, maxAge: 600_000 });
   const streams = backplane === undefined ? undefined : streamsOn(backplane);
   let ids = 0;
   const server = await listen(async (request) => {
@@ -176,10 +177,17 @@ const relayResults: Record<string, unknown> = {};
 for (const variant of Object.keys(relay) as Variant[]) {
   const cpu = median(relay[variant].cpu);
   const wall = median(relay[variant].wall);
-  relayResults[variant] = { cpuPerFrameUs: cpu, ratio: cpu / pipeCpu, wallMs: wall, framesPerSecond: (STREAMS * (FRAMES + 1)) / (wall / 1000) };
+  relayResults[variant] = {
+    cpuPerFrameUs: cpu,
+    ratio: cpu / pipeCpu,
+    wallMs: wall,
+    framesPerSecond: (STREAMS * (FRAMES + 1)) / (wall / 1000),
+  };
   console.log(
     `  ${variant.padEnd(13)} ${cpu.toFixed(2).padStart(6)} µs/frame  ${(cpu / pipeCpu).toFixed(2)}×  ` +
-      `${Math.round((STREAMS * (FRAMES + 1)) / (wall / 1000)).toLocaleString("en").padStart(8)} frames/s`,
+      `${Math.round((STREAMS * (FRAMES + 1)) / (wall / 1000))
+        .toLocaleString("en")
+        .padStart(8)} frames/s`,
   );
 }
 
@@ -191,10 +199,13 @@ async function firstFrameTimes(backplane: Backplane, label: string): Promise<Rec
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const id = `reconnect-${label}`;
-  await streams.start(id, (async function* () {
-    for (let i = 0; i < 1000; i++) yield `frame ${i}`;
-    await held; // running, silent: a client resumes a live stream
-  })());
+  await streams.start(
+    id,
+    (async function* () {
+      for (let i = 0; i < 1000; i++) yield `frame ${i}`;
+      await held; // running, silent: a client resumes a live stream
+    })(),
+  );
   const server = await listen((request) => streams.subscribe(request, id));
   // The ids, read once from the first frame.
   const ids: string[] = [];
@@ -221,7 +232,10 @@ async function firstFrameTimes(backplane: Backplane, label: string): Promise<Rec
     return first - t0;
   };
   const results: Record<string, { p50: number; p99: number }> = {};
-  for (const [name, lastEventId] of [["middle", ids[499]], ["first frame", undefined]] as const) {
+  for (const [name, lastEventId] of [
+    ["middle", ids[499]],
+    ["first frame", undefined],
+  ] as const) {
     const samples: number[] = [];
     for (let i = 0; i < RECONNECTS; i++) samples.push(await time(lastEventId));
     results[name] = { p50: percentile(samples, 50), p99: percentile(samples, 99) };
@@ -242,7 +256,9 @@ for (const [label, backplane] of [
   const results = await firstFrameTimes(backplane, label);
   reconnect[label] = results;
   for (const [name, { p50, p99 }] of Object.entries(results)) {
-    console.log(`  ${label.padEnd(7)} from ${name.padEnd(12)} p50 ${p50.toFixed(2).padStart(6)} ms  p99 ${p99.toFixed(2).padStart(6)} ms`);
+    console.log(
+      `  ${label.padEnd(7)} from ${name.padEnd(12)} p50 ${p50.toFixed(2).padStart(6)} ms  p99 ${p99.toFixed(2).padStart(6)} ms`,
+    );
   }
   await backplane.close();
 }

@@ -41,7 +41,10 @@ function git(...command: string[]): string {
   }
 }
 
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" / ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" / ");
 
 async function main(): Promise<void> {
   const quick = isQuick();
@@ -56,7 +59,9 @@ async function main(): Promise<void> {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
   };
-  const versions = Object.fromEntries(["hono", "@hono/node-server", "better-sse", "eventsource-parser", "tsx"].map((name) => [name, version(name)]));
+  const versions = Object.fromEntries(
+    ["hono", "@hono/node-server", "better-sse", "eventsource-parser", "tsx"].map((name) => [name, version(name)]),
+  );
   const commit = `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "src").length > 0 ? " + uncommitted changes in src/" : ""}`;
   console.log(`hertz-sse benchmarks${quick ? " (quick)" : ""}: ${machine.cpu}, Node ${machine.node}, load average ${loadBefore}`);
   const reports: WorkloadReport[] = [];
@@ -77,7 +82,18 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started.getTime()) / 1000;
   const loadAfter = load();
   const command = `npm run bench${passThrough.length || only ? ` -- ${[...passThrough, ...(only ? [`--only=${only.join(",")}`] : [])].join(" ")}` : ""}`;
-  const results = { date: started.toISOString(), command, quick, seconds, commit, machine, versions, loadBefore, loadAfter, reports };
+  const results = {
+    date: started.toISOString(),
+    command,
+    quick,
+    seconds,
+    commit,
+    machine,
+    versions,
+    loadBefore,
+    loadAfter,
+    reports,
+  };
   const dir = fileURLToPath(new URL("results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
@@ -88,7 +104,9 @@ async function main(): Promise<void> {
     "",
     `- Date: ${results.date} (${seconds.toFixed(0)} s); command: \`${command}\`; commit ${commit}`,
     `- Machine: ${machine.cpu}, ${machine.memory}, ${machine.platform}; Node ${machine.node}`,
-    `- Versions: ${Object.entries(versions).map(([name, v]) => `${name} ${v}`).join(", ")}`,
+    `- Versions: ${Object.entries(versions)
+      .map(([name, v]) => `${name} ${v}`)
+      .join(", ")}`,
     `- Load average (1 / 5 / 15 min): ${loadBefore} before, ${loadAfter} after`,
     `- Correctness: ${failed.length === 0 ? "every check passed" : `**${failed.length} checks failed**`}; targets: ${targets.filter((t) => t.met).length} of ${targets.length} met`,
     "",

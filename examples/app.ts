@@ -143,7 +143,8 @@ function writeJSON(data: unknown): string {
 }
 
 export function createApp(options: AppOptions = {}): App {
-  const hub = options.hub ??
+  const hub =
+    options.hub ??
     new SSEHub(
       options.backplane === undefined
         ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, serialize: writeJSON }
@@ -225,18 +226,23 @@ export function createApp(options: AppOptions = {}): App {
       const url = new URL(request.url);
       const route = `${request.method} ${url.pathname}`;
       // The chat with a model (resumable streams) and its mock model: examples/ai/chat.ts.
-      if (/^\/(api\/chat|v1)\//.test(url.pathname) || url.pathname === "/api/chat") return (await (await import("./ai/chat.ts")).aiChat()).fetch(request);
+      if (/^\/(api\/chat|v1)\//.test(url.pathname) || url.pathname === "/api/chat")
+        return (await (await import("./ai/chat.ts")).aiChat()).fetch(request);
       switch (route) {
         case "GET /":
           return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
         case "GET /sse":
           log(`last event ID: ${forLog(getLastEventId(request) ?? "")}`);
-          return sseResponse(request, async (stream) => {
-            while (!stream.signal.aborted) {
-              await stream.send({ event: "timestamp", data: new Date().toISOString() });
-              await new Promise((resolve) => setTimeout(resolve, interval));
-            }
-          }, { group });
+          return sseResponse(
+            request,
+            async (stream) => {
+              while (!stream.signal.aborted) {
+                await stream.send({ event: "timestamp", data: new Date().toISOString() });
+                await new Promise((resolve) => setTimeout(resolve, interval));
+              }
+            },
+            { group },
+          );
         case "GET /price":
           startTicker();
           log(`price subscriber, last event ID: ${forLog(getLastEventId(request) ?? "")}`);

@@ -20,7 +20,10 @@ export interface ChatMessage {
 type Schema<T> = StandardSchemaV1<T> & StandardJSONSchemaV1<T>;
 
 /** A schema from a check that returns the first problem (or nothing) and the JSON Schema it enforces. */
-function schema<T>(jsonSchema: Record<string, unknown>, problem: (value: unknown) => { message: string; path?: string[] } | undefined): Schema<T> {
+function schema<T>(
+  jsonSchema: Record<string, unknown>,
+  problem: (value: unknown) => { message: string; path?: string[] } | undefined,
+): Schema<T> {
   return {
     "~standard": {
       version: 1,
@@ -36,7 +39,8 @@ function schema<T>(jsonSchema: Record<string, unknown>, problem: (value: unknown
 
 /** A price: a finite number (the app sends it rounded to cents). */
 const price = schema<number>({ type: "number" }, (value) =>
-  typeof value === "number" && Number.isFinite(value) ? undefined : { message: "Expected a finite number" });
+  typeof value === "number" && Number.isFinite(value) ? undefined : { message: "Expected a finite number" },
+);
 
 const CHAT_FIELDS = ["From", "To", "Message", "Timestamp"] as const;
 
@@ -55,8 +59,10 @@ const chat = schema<ChatMessage>(
   (value) => {
     if (typeof value !== "object" || value === null) return { message: "Expected an object" };
     const record = value as Record<string, unknown>;
-    if (record.Type !== "broadcast" && record.Type !== "direct") return { message: 'Expected "broadcast" or "direct"', path: ["Type"] };
-    for (const field of CHAT_FIELDS) if (typeof record[field] !== "string") return { message: "Expected a string", path: [field] };
+    if (record.Type !== "broadcast" && record.Type !== "direct")
+      return { message: 'Expected "broadcast" or "direct"', path: ["Type"] };
+    for (const field of CHAT_FIELDS)
+      if (typeof record[field] !== "string") return { message: "Expected a string", path: [field] };
     return undefined;
   },
 );

@@ -40,9 +40,16 @@ export {
   type TypedMessage,
   type UncheckedMessage,
 } from "./core/events.ts";
+export { type DrainOptions, SSEGroup } from "./core/group.ts";
 export { sseHeaders } from "./core/headers.ts";
 export { decodeByteString, encodeByteString, getLastEventId, type LastEventIdOptions } from "./core/last-event-id.ts";
+export type {
+  SSECloseReason,
+  SSEDropReason,
+  SSEMetrics,
+  SSEReplayResult,
+  SSEStreamClosedInfo,
+  SSEStreamKind,
+} from "./core/metrics.ts";
 export { type SSEHandler, type SSEResponseOptions, sseResponse } from "./core/response.ts";
 export { SSEStream, type SSEStreamOptions } from "./core/stream.ts";
-export { type DrainOptions, SSEGroup } from "./core/group.ts";
-export type { SSECloseReason, SSEDropReason, SSEMetrics, SSEReplayResult, SSEStreamClosedInfo, SSEStreamKind } from "./core/metrics.ts";

@@ -40,10 +40,14 @@ describe.skipIf(!chromiumAvailable())("Chromium's native EventSource on a hertz-
           await stream.send({ data: "ünïcödé ✓", id: "évènement-3" });
         });
       }
-      return sseResponse(request, async (stream) => {
-        await stream.send({ event: "resumed", data: `after ${getLastEventId(request)}`, id: "4" });
-        await stream.closed;
-      }, { keepAlive: 1000 });
+      return sseResponse(
+        request,
+        async (stream) => {
+          await stream.send({ event: "resumed", data: `after ${getLastEventId(request)}`, id: "4" });
+          await stream.closed;
+        },
+        { keepAlive: 1000 },
+      );
     };
     await new Promise<void>((resolve) => {
       server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
@@ -63,7 +67,11 @@ describe.skipIf(!chromiumAvailable())("Chromium's native EventSource on a hertz-
   it("receives named events, multi-line data and a reconnection with Last-Event-ID", async () => {
     const page = await browser.context.newPage();
     await page.goto(`${base}/`);
-    await page.waitForFunction(() => (window as unknown as { log: { type: string }[] }).log.some((e) => e.type === "resumed"), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { log: { type: string }[] }).log.some((e) => e.type === "resumed"),
+      undefined,
+      { timeout: 10_000 },
+    );
     const log = await page.evaluate(() => (window as unknown as { log: unknown[] }).log);
     expect(log).toEqual([
       { type: "open" },

@@ -23,7 +23,8 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
   let server: RunningServer;
   let port: number;
   // node itself, not the tsx wrapper: a SIGKILL must reach the server, not only its launcher.
-  const start = () => startProcess(process.execPath, ["--import", "tsx", "examples/node/main.ts"], { env: { PORT: String(port) } });
+  const start = () =>
+    startProcess(process.execPath, ["--import", "tsx", "examples/node/main.ts"], { env: { PORT: String(port) } });
 
   beforeAll(async () => {
     port = await freePort();
@@ -43,7 +44,9 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
     await bob.goto(`${server.url}/`);
 
     // Prices arrive and are drawn.
-    await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.prices >= 4, undefined, { timeout: 10_000 });
+    await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.prices >= 4, undefined, {
+      timeout: 10_000,
+    });
     expect(await alice.textContent("#px-AAPL")).toMatch(/^\d+\.\d{2}$/);
     expect(await alice.textContent("#px-AMZN")).toMatch(/^\d+\.\d{2}$/);
     const drawn = await alice.evaluate(() => {
@@ -56,7 +59,10 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
     expect(drawn).toBeGreaterThan(100);
 
     // Chat: both join, alice broadcasts and sends bob a direct message.
-    for (const [page, name] of [[alice, "alice"], [bob, "bob"]] as const) {
+    for (const [page, name] of [
+      [alice, "alice"],
+      [bob, "bob"],
+    ] as const) {
       await page.fill("#username", name);
       await page.click("#join-button");
       await page.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.chatState === "open");
@@ -64,7 +70,9 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
     await alice.fill("#message", "hello from alice");
     await alice.click("#send-button");
     await bob.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.messages.length >= 1);
-    const direct = await alice.evaluate(async () => (await fetch("/chat/direct?from=alice&to=bob&message=just+for+bob", { method: "POST" })).status);
+    const direct = await alice.evaluate(
+      async () => (await fetch("/chat/direct?from=alice&to=bob&message=just+for+bob", { method: "POST" })).status,
+    );
     expect(direct).toBe(202);
     await bob.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.messages.length >= 2);
     const received = (await state(bob)).messages;
@@ -81,7 +89,9 @@ describe.skipIf(!chromiumAvailable())("the demo page in Chromium", () => {
     // when it is back.
     const before = await state(alice);
     await server.stop("SIGKILL");
-    await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.priceState === "reconnecting", undefined, { timeout: 10_000 });
+    await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.priceState === "reconnecting", undefined, {
+      timeout: 10_000,
+    });
     expect(await alice.textContent("#price-state")).toContain(`reconnecting from id ${before.lastPriceId}`.slice(0, 20));
     server = await start();
     await alice.waitForFunction(() => (window as unknown as { demo: DemoState }).demo.opens >= 2, undefined, { timeout: 15_000 });

@@ -75,7 +75,9 @@ for (const runtime of ["node", "deno", "bun", "workerd"] as RuntimeName[]) {
       const stream = await fetch(`${server.url}/chat/sse?username=${user}`);
       expect(stream.status).toBe(200);
       const messages = readMessages(stream.body!);
-      const broadcast = await fetch(`${server.url}/chat/broadcast?from=alice&message=${encodeURIComponent("hello all")}`, { method: "POST" });
+      const broadcast = await fetch(`${server.url}/chat/broadcast?from=alice&message=${encodeURIComponent("hello all")}`, {
+        method: "POST",
+      });
       expect(broadcast.status).toBe(200);
       const direct = await fetch(`${server.url}/chat/direct?from=alice&to=${user}&message=psst`, { method: "POST" });
       expect(direct.status).toBe(202);

@@ -11,7 +11,9 @@ const entryName = (subpath: string) => (subpath === "." ? "index" : subpath.slic
 
 describe("packaging", () => {
   it("exports the same subpaths on npm and JSR", () => {
-    const npm = Object.keys(pkg.exports).filter((k) => k !== "./package.json").sort();
+    const npm = Object.keys(pkg.exports)
+      .filter((k) => k !== "./package.json")
+      .sort();
     expect(npm).toEqual(Object.keys(deno.exports).sort());
   });
 
@@ -19,7 +21,10 @@ describe("packaging", () => {
     for (const [subpath, file] of Object.entries(deno.exports as Record<string, string>)) {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
       // src/index.ts, src/<layer>/index.ts, src/adapters/<name>.ts or src/adapters/<name>/index.ts
-      const name = file.replace(/^\.\/src\//, "").replace(/(\/index)?\.ts$/, "").replace(/^adapters\//, "");
+      const name = file
+        .replace(/^\.\/src\//, "")
+        .replace(/(\/index)?\.ts$/, "")
+        .replace(/^adapters\//, "");
       expect(name === "index" ? "index" : name).toBe(entryName(subpath));
       const built = pkg.exports[subpath];
       expect(built.import.default).toBe(`./dist/${entryName(subpath)}.js`);

@@ -19,6 +19,7 @@ step() {
 }
 
 step "typecheck" bash -c "tsc -p tsconfig.json && tsc -p tsconfig.core.json"
+step "biome check (lint and format)" biome check src test examples bench
 step "vitest" vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
 # Real Next.js, SvelteKit, Nitro, Astro, React Router, Express, Fastify and Elysia apps, installed
 # (cached) and built for production on demand: one scenario against each (test/frameworks/).

@@ -97,7 +97,9 @@ for (const runtime of RUNTIMES) {
     it("sends keep-alive comments on an idle stream", async () => {
       const response = await fetch(`${server.url}/keepalive?every=50`);
       const comments: string[] = [];
-      const reader = response.body!.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
+      const reader = response
+        .body!.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
+        .getReader();
       let text = "";
       while ((text.match(/^: keep-alive\n\n/gm) ?? []).length < 3) {
         const { value, done } = await reader.read();
@@ -129,36 +131,49 @@ for (const runtime of RUNTIMES) {
 
     // A plain Worker cannot write to one request's stream from another request: on workerd the
     // hub runs in a Durable Object, tested in test/cloudflare.test.ts.
-    if (runtime !== "workerd") it("fans a hub's topics out, and replays what a reconnecting client missed", async () => {
-      const topic = (name: string) => `${runtime}-${name}-${Math.random().toString(36).slice(2)}`;
-      const [a, b] = [topic("a"), topic("b")];
-      const publish = async (t: string, data: string) =>
-        ((await (await fetch(`${server.url}/hub/publish?topic=${t}&data=${data}`, { method: "POST" })).json()) as { id: string }).id;
-      const count = async (t: string) => ((await (await fetch(`${server.url}/hub/count?topic=${t}`)).json()) as { topic: number }).topic;
-      const controllerA = new AbortController();
-      const subA = readMessages((await fetch(`${server.url}/hub?topic=${a}`, { signal: controllerA.signal })).body!);
-      const subB = readMessages((await fetch(`${server.url}/hub?topic=${b}`)).body!);
-      const subAB = readMessages((await fetch(`${server.url}/hub?topic=${a}&topic=${b}`)).body!);
-      expect(await count(a)).toBe(2);
-      const ids = [await publish(a, "a1"), await publish(b, "b1"), await publish(a, "a2")];
-      const next = async (sub: AsyncGenerator<{ data: string; lastEventId: string }>) => (await sub.next()).value!;
-      expect([await next(subA), await next(subA)].map((m) => [m.data, m.lastEventId])).toEqual([["a1", ids[0]], ["a2", ids[2]]]);
-      expect([(await next(subB)).data]).toEqual(["b1"]);
-      expect([await next(subAB), await next(subAB), await next(subAB)].map((m) => m.data)).toEqual(["a1", "b1", "a2"]);
-      // A disconnects; the server notices; A misses two events, then reconnects with its last id.
-      controllerA.abort();
-      await waitFor("the hub to drop the subscriber", async () => ((await count(a)) === 1 ? true : undefined), 1_000);
-      await publish(a, "a3");
-      await publish(a, "a4");
-      const again = readMessages((await fetch(`${server.url}/hub?topic=${a}`, { headers: { "Last-Event-ID": ids[2]! } })).body!);
-      expect([(await next(again)).data, (await next(again)).data]).toEqual(["a3", "a4"]);
-      await publish(a, "a5");
-      expect((await next(again)).data).toBe("a5");
-      // An id the hub never issued gets the reset event.
-      const unknown = readMessages((await fetch(`${server.url}/hub?topic=${a}`, { headers: { "Last-Event-ID": "no-such-id" } })).body!);
-      expect((await next(unknown)).type).toBe("reset");
-      for (const sub of [subB, subAB, again, unknown]) await sub.return(undefined);
-    });
+    if (runtime !== "workerd")
+      it("fans a hub's topics out, and replays what a reconnecting client missed", async () => {
+        const topic = (name: string) => `${runtime}-${name}-${Math.random().toString(36).slice(2)}`;
+        const [a, b] = [topic("a"), topic("b")];
+        const publish = async (t: string, data: string) =>
+          (
+            (await (await fetch(`${server.url}/hub/publish?topic=${t}&data=${data}`, { method: "POST" })).json()) as {
+              id: string;
+            }
+          ).id;
+        const count = async (t: string) =>
+          ((await (await fetch(`${server.url}/hub/count?topic=${t}`)).json()) as { topic: number }).topic;
+        const controllerA = new AbortController();
+        const subA = readMessages((await fetch(`${server.url}/hub?topic=${a}`, { signal: controllerA.signal })).body!);
+        const subB = readMessages((await fetch(`${server.url}/hub?topic=${b}`)).body!);
+        const subAB = readMessages((await fetch(`${server.url}/hub?topic=${a}&topic=${b}`)).body!);
+        expect(await count(a)).toBe(2);
+        const ids = [await publish(a, "a1"), await publish(b, "b1"), await publish(a, "a2")];
+        const next = async (sub: AsyncGenerator<{ data: string; lastEventId: string }>) => (await sub.next()).value!;
+        expect([await next(subA), await next(subA)].map((m) => [m.data, m.lastEventId])).toEqual([
+          ["a1", ids[0]],
+          ["a2", ids[2]],
+        ]);
+        expect([(await next(subB)).data]).toEqual(["b1"]);
+        expect([await next(subAB), await next(subAB), await next(subAB)].map((m) => m.data)).toEqual(["a1", "b1", "a2"]);
+        // A disconnects; the server notices; A misses two events, then reconnects with its last id.
+        controllerA.abort();
+        await waitFor("the hub to drop the subscriber", async () => ((await count(a)) === 1 ? true : undefined), 1_000);
+        await publish(a, "a3");
+        await publish(a, "a4");
+        const again = readMessages(
+          (await fetch(`${server.url}/hub?topic=${a}`, { headers: { "Last-Event-ID": ids[2]! } })).body!,
+        );
+        expect([(await next(again)).data, (await next(again)).data]).toEqual(["a3", "a4"]);
+        await publish(a, "a5");
+        expect((await next(again)).data).toBe("a5");
+        // An id the hub never issued gets the reset event.
+        const unknown = readMessages(
+          (await fetch(`${server.url}/hub?topic=${a}`, { headers: { "Last-Event-ID": "no-such-id" } })).body!,
+        );
+        expect((await next(unknown)).type).toBe("reset");
+        for (const sub of [subB, subAB, again, unknown]) await sub.return(undefined);
+      });
 
     it("lets the client resume after the server ends the stream, honouring the server's retry", async () => {
       // The client's own reconnection time is 10 s; the server's `retry: 10` must replace it, or
@@ -179,7 +194,10 @@ for (const runtime of RUNTIMES) {
       const none = [];
       for await (const message of subscribe(`${server.url}/code?code=204`)) none.push(message);
       expect(none).toEqual([]);
-      for (const [path, status] of [["/code?code=500", 500], ["/wrong-type", 200]] as const) {
+      for (const [path, status] of [
+        ["/code?code=500", 500],
+        ["/wrong-type", 200],
+      ] as const) {
         const failure = await (async () => {
           for await (const _ of subscribe(`${server.url}${path}`, { retry: 10 })) {
             // nothing arrives
@@ -212,7 +230,10 @@ for (const runtime of RUNTIMES) {
       // The client itself is portable: the same subscription, run by Deno and by Bun.
       const run = promisify(execFile);
       const clients: [string, () => [string, string[]]][] = [
-        ["deno", () => [binary("deno"), ["run", "--quiet", "--no-lock", "--allow-net", "test/runtimes/client-script.ts", server.url]]],
+        [
+          "deno",
+          () => [binary("deno"), ["run", "--quiet", "--no-lock", "--allow-net", "test/runtimes/client-script.ts", server.url]],
+        ],
         ["bun", () => [binary("bun"), ["run", "test/runtimes/client-script.ts", server.url]]],
       ];
       for (const [name, command] of clients) {

@@ -45,6 +45,8 @@ for (const subpath of Object.keys(deno.exports)) {
   const budget = BUDGETS[name];
   const verdict = budget === undefined ? "NO BUDGET" : size <= budget ? "ok" : "OVER BUDGET";
   if (verdict !== "ok") failed = true;
-  console.log(`${(subpath === "." ? "hertz-sse" : `hertz-sse/${name}`).padEnd(22)} ${String(size).padStart(6)} B min+gzip  (budget ${budget ?? "-"})  ${verdict}`);
+  console.log(
+    `${(subpath === "." ? "hertz-sse" : `hertz-sse/${name}`).padEnd(22)} ${String(size).padStart(6)} B min+gzip  (budget ${budget ?? "-"})  ${verdict}`,
+  );
 }
 process.exit(failed ? 1 : 0);

@@ -4,7 +4,24 @@
 import { random } from "./_random.ts";
 import { type Corpus, CorpusWriter } from "./corpus.ts";
 
-const CJK = ["日本語", "の", "テキスト", "です", "中文", "文本", "流", "事件", "服务器", "发送", "数据", "和", "到", "在", "令牌", "。"];
+const CJK = [
+  "日本語",
+  "の",
+  "テキスト",
+  "です",
+  "中文",
+  "文本",
+  "流",
+  "事件",
+  "服务器",
+  "发送",
+  "数据",
+  "和",
+  "到",
+  "在",
+  "令牌",
+  "。",
+];
 
 export function cjk(size: number, seed = 42): Corpus {
   const next = random(seed);

@@ -21,7 +21,10 @@ export function large(size: number, seed = 3): Corpus {
     }
     let data = lines.join("\n");
     data += "x".repeat(DATA_SIZE - data.length);
-    const block = `event: document\nid: ${id}\n${data.split("\n").map((line) => `data: ${line}\n`).join("")}\n`;
+    const block = `event: document\nid: ${id}\n${data
+      .split("\n")
+      .map((line) => `data: ${line}\n`)
+      .join("")}\n`;
     out.add(block, data, "document", String(id));
   }
   return out.finish("large");

@@ -5,8 +5,36 @@ import { pick, random } from "./_random.ts";
 import { type Corpus, CorpusWriter } from "./corpus.ts";
 
 const TOKENS = [
-  " the", " model", " is", " a", " token", " stream", ",", ".", " of", " and", " to", " in", " that", " it", " for", " with",
-  " server", " sent", " events", " response", " each", " chunk", " returns", " JSON", "\\n", "\\n\\n", " **", "`", " café", " 日本",
+  " the",
+  " model",
+  " is",
+  " a",
+  " token",
+  " stream",
+  ",",
+  ".",
+  " of",
+  " and",
+  " to",
+  " in",
+  " that",
+  " it",
+  " for",
+  " with",
+  " server",
+  " sent",
+  " events",
+  " response",
+  " each",
+  " chunk",
+  " returns",
+  " JSON",
+  "\\n",
+  "\\n\\n",
+  " **",
+  "`",
+  " café",
+  " 日本",
 ];
 const MODELS = ["gpt-4o-mini-2024-07-18", "gpt-4.1-2025-04-14", "o3-mini-2025-01-31"];
 

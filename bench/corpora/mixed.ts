@@ -27,7 +27,8 @@ export function mixed(size: number, seed = 1): Corpus {
       const count = 2 + Math.floor(next() * 4);
       for (let l = 0; l < count; l++) {
         const words: string[] = [];
-        for (let w = 3 + Math.floor(next() * 8); w > 0; w--) words.push(next() < 0.3 ? pick(next, MULTI_BYTE) : pick(next, WORDS));
+        for (let w = 3 + Math.floor(next() * 8); w > 0; w--)
+          words.push(next() < 0.3 ? pick(next, MULTI_BYTE) : pick(next, WORDS));
         lines.push(words.join(" "));
       }
       const type = pick(next, TYPES);

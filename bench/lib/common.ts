@@ -164,7 +164,9 @@ export function serverExecArgv(): string[] {
 }
 
 /** In a child: answers messages from the parent with `handler`; errors are reported, not thrown. */
-export function serveParent(handler: (message: ChildMessage) => Promise<ChildMessage | undefined> | ChildMessage | undefined): void {
+export function serveParent(
+  handler: (message: ChildMessage) => Promise<ChildMessage | undefined> | ChildMessage | undefined,
+): void {
   process.on("message", async (message: ChildMessage) => {
     if (message.type === "exit") process.exit(0);
     try {

@@ -19,7 +19,8 @@ export function smallData(seq: number, t = 1_732_600_000_000): Payload {
 /** The large event's data: 16 KiB of text in 100 lines (LF-separated, no trailing break). */
 export const LARGE_TEXT: string = (() => {
   const lines: string[] = [];
-  for (let i = 0; i < 100; i++) lines.push(`${String(i).padStart(3, "0")} ${"lorem ipsum dolor sit amet ".repeat(6).slice(0, 158)}`);
+  for (let i = 0; i < 100; i++)
+    lines.push(`${String(i).padStart(3, "0")} ${"lorem ipsum dolor sit amet ".repeat(6).slice(0, 158)}`);
   const text = lines.join("\n");
   // Pad the last line so the text is exactly 16 KiB.
   return text + "x".repeat(16 * 1024 - text.length);
@@ -36,7 +37,9 @@ export interface Received {
 /** Parses event-stream text into its messages (eventsource-parser; comments and retry ignored). */
 export function parseAll(text: string): Received[] {
   const out: Received[] = [];
-  const parser = createParser({ onEvent: (event) => out.push({ type: event.event ?? "message", data: event.data, id: event.id }) });
+  const parser = createParser({
+    onEvent: (event) => out.push({ type: event.event ?? "message", data: event.data, id: event.id }),
+  });
   parser.feed(text);
   return out;
 }

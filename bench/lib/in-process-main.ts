@@ -12,8 +12,10 @@ interface Plan {
 const g = globalThis as { Deno?: { args: string[] }; process?: { argv: string[] } };
 const plan = JSON.parse((g.Deno ? g.Deno.args : g.process!.argv.slice(2))[0]!) as Plan;
 const results: Record<string, unknown> = {};
-for (const kind of ["small", "large"] as const) results[`encode ${kind}`] = await measureEncode(kind, plan.encode[kind], plan.runs);
+for (const kind of ["small", "large"] as const)
+  results[`encode ${kind}`] = await measureEncode(kind, plan.encode[kind], plan.runs);
 for (const corpus of plan.parse.corpora) {
-  for (const chunkSize of plan.parse.chunkSizes) results[`parse ${corpus} ${chunkSize}`] = await measureParse(corpus, plan.parse.size, chunkSize, plan.runs);
+  for (const chunkSize of plan.parse.chunkSizes)
+    results[`parse ${corpus} ${chunkSize}`] = await measureParse(corpus, plan.parse.size, chunkSize, plan.runs);
 }
 console.log(JSON.stringify(results));

@@ -28,7 +28,11 @@ interface Runtime {
 }
 
 function runtime(): Runtime {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(full: boolean): void }; process?: { cpuUsage?: () => { user: number; system: number } } };
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(full: boolean): void };
+    process?: { cpuUsage?: () => { user: number; system: number } };
+  };
   const gc = g.Bun ? () => g.Bun!.gc(true) : (g.gc ?? (() => {}));
   const cpu = g.process?.cpuUsage;
   const now = cpu
@@ -235,7 +239,9 @@ export const PARSERS: Record<string, () => Parser> = {
   "Deno std ServerSentEventParseStream"() {
     return async (chunks) => {
       const outcome: Outcome = { events: 0, dataLength: 0 };
-      const reader = streamOf(chunks).pipeThrough(new ServerSentEventParseStream({ ignoreComments: true })).getReader();
+      const reader = streamOf(chunks)
+        .pipeThrough(new ServerSentEventParseStream({ ignoreComments: true }))
+        .getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return outcome;
@@ -281,9 +287,13 @@ export async function measureParse(corpusName: string, size: number, chunkSize: 
     const parse = make();
     const outcome = await parse(chunks);
     const floor = name.startsWith("raw");
-    const expected = floor ? { events: corpus.blocks, dataLength: Number.NaN } : { events: corpus.events, dataLength: corpus.dataLength };
+    const expected = floor
+      ? { events: corpus.blocks, dataLength: Number.NaN }
+      : { events: corpus.events, dataLength: corpus.dataLength };
     if (outcome.events !== expected.events || (!floor && outcome.dataLength !== expected.dataLength)) {
-      problems.push(`${name}, ${corpusName}, ${chunkSize} B chunks: ${outcome.events} events and ${outcome.dataLength} characters, expected ${expected.events} and ${expected.dataLength}`);
+      problems.push(
+        `${name}, ${corpusName}, ${chunkSize} B chunks: ${outcome.events} events and ${outcome.dataLength} characters, expected ${expected.events} and ${expected.dataLength}`,
+      );
     }
     runners[name] = async () => {
       const again = await parse(chunks);

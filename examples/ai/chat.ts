@@ -60,7 +60,10 @@ interface UIMessageLike {
 const ui = (chunk: UIMessageChunk | "[DONE]"): SSEEvent => ({ data: chunk === "[DONE]" ? chunk : JSON.stringify(chunk) });
 
 function env(name: string): string | undefined {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> }; Deno?: { env: { get(n: string): string | undefined } } };
+  const g = globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+    Deno?: { env: { get(n: string): string | undefined } };
+  };
   try {
     return g.process?.env?.[name] ?? g.Deno?.env.get(name);
   } catch {
@@ -109,7 +112,8 @@ export class AiChat {
     if (match === null) return new Response("Not Found\n", { status: 404 });
     const id = decodeURIComponent(match[1]!);
     if (!CHAT_ID.test(id)) return json(400, { error: "invalid chat id" });
-    if (match[2] === "stream" && request.method === "GET") return this.streams.subscribe(request, id, { headers: UI_STREAM_HEADERS });
+    if (match[2] === "stream" && request.method === "GET")
+      return this.streams.subscribe(request, id, { headers: UI_STREAM_HEADERS });
     if (match[2] === "stop" && request.method === "POST") return json(200, { stopped: await this.streams.stop(id, "user") });
     return new Response("Method Not Allowed\n", { status: 405 });
   }
@@ -126,14 +130,19 @@ export class AiChat {
     if (!Array.isArray(body.messages)) return json(400, { error: "expected messages" });
     const messages = (body.messages as UIMessageLike[]).map((message) => ({
       role: message.role === "assistant" || message.role === "system" ? message.role : "user",
-      content: message.content ??
-        (message.parts ?? []).filter((part) => part.type === "text").map((part) => part.text ?? "").join(""),
+      content:
+        message.content ??
+        (message.parts ?? [])
+          .filter((part) => part.type === "text")
+          .map((part) => part.text ?? "")
+          .join(""),
     }));
     const messageId = typeof body.messageId === "string" ? body.messageId : `msg-${crypto.randomUUID()}`;
     try {
       await this.streams.start(id, (signal) => this.#generate(messages, messageId, signal));
     } catch (error) {
-      if (error instanceof TypeError && /already active/.test(error.message)) return json(409, { error: "a generation is running for this chat" });
+      if (error instanceof TypeError && /already active/.test(error.message))
+        return json(409, { error: "a generation is running for this chat" });
       throw error;
     }
     // The generation runs detached: this response is one reader among others, and its
@@ -142,16 +151,21 @@ export class AiChat {
   }
 
   /** The upstream request, made with the stream's signal, relayed as UI message chunks. */
-  async *#generate(messages: { role: string; content: string }[], messageId: string, signal: AbortSignal): AsyncGenerator<SSEEvent> {
+  async *#generate(
+    messages: { role: string; content: string }[],
+    messageId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<SSEEvent> {
     const init: RequestInit = {
       method: "POST",
       headers: { "content-type": "application/json", ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}) },
       body: JSON.stringify({ model: this.#model, stream: true, messages }),
       signal,
     };
-    const response = this.#upstreamUrl === undefined
-      ? await this.mock.fetch(new Request("http://mock.invalid/v1/chat/completions", init))
-      : await fetch(`${this.#upstreamUrl.replace(/\/$/, "")}/chat/completions`, init);
+    const response =
+      this.#upstreamUrl === undefined
+        ? await this.mock.fetch(new Request("http://mock.invalid/v1/chat/completions", init))
+        : await fetch(`${this.#upstreamUrl.replace(/\/$/, "")}/chat/completions`, init);
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
       throw new Error(`The upstream answered ${response.status}`);

@@ -84,7 +84,12 @@ export class MockUpstream {
     const chunk = (delta: Record<string, string>, finish: string | null) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     if (body.stream !== true) {
-      return Response.json({ id, object: "chat.completion", model, choices: [{ index: 0, message: { role: "assistant", content: tokens.join("") }, finish_reason: "stop" }] });
+      return Response.json({
+        id,
+        object: "chat.completion",
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: tokens.join("") }, finish_reason: "stop" }],
+      });
     }
     this.#count("requests");
     const encoder = new TextEncoder();

@@ -7,7 +7,11 @@
 // forwarded to it, so one request's publish reaches every stream, and the hub's replay log lives
 // in the object's storage, so Last-Event-ID replay survives the object being evicted.
 
-import { type DurableObjectNamespaceLike, type DurableObjectStateLike, SSEHubObject } from "../../src/adapters/cloudflare/index.ts";
+import {
+  type DurableObjectNamespaceLike,
+  type DurableObjectStateLike,
+  SSEHubObject,
+} from "../../src/adapters/cloudflare/index.ts";
 import { type App, createApp } from "../app.ts";
 
 export interface Env {

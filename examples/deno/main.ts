@@ -10,10 +10,16 @@ const app = createApp({
   backplane: await backplaneFromEnv("sse:app:"),
   ticker: Deno.env.get("PRICE_TICKER") !== "off",
 });
-const server = Deno.serve({ port, onListen: ({ port }) => {
-  console.log(`hertz-sse example listening on http://localhost:${port}/`);
-  console.log(`listening ${port}`);
-} }, app.fetch);
+const server = Deno.serve(
+  {
+    port,
+    onListen: ({ port }) => {
+      console.log(`hertz-sse example listening on http://localhost:${port}/`);
+      console.log(`listening ${port}`);
+    },
+  },
+  app.fetch,
+);
 
 let draining = false;
 const shutdown = async (signal: string) => {

@@ -12,5 +12,7 @@ export function brand(error: Error, name: string): void {
 
 /** Whether `value` was marked by {@linkcode brand} with `name`. */
 export function hasBrand(value: unknown, name: string): boolean {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`hertz-sse.${name}`)] === true;
+  return (
+    typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`hertz-sse.${name}`)] === true
+  );
 }

@@ -31,5 +31,9 @@ export function report(onError: (error: unknown) => void, error: unknown): void 
 
 /** Whether a value is a promise or another thenable. */
 export function isPromiseLike<T = unknown>(value: unknown): value is PromiseLike<T> {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }

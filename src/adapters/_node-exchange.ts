@@ -147,12 +147,16 @@ export function gone(res: NodeResponseLike): boolean {
   return res.writableEnded || res.destroyed === true || res.stream?.destroyed === true;
 }
 
-
 /** Whether `value` looks like a Node response (`node:http`, or HTTP/2's compatibility API). */
 export function isNodeResponse(value: unknown): value is NodeResponseLike {
   if (typeof value !== "object" || value === null) return false;
   const res = value as Partial<Record<keyof NodeResponseLike, unknown>>;
-  return typeof res.writeHead === "function" && typeof res.write === "function" && typeof res.once === "function" && typeof res.getHeader === "function";
+  return (
+    typeof res.writeHead === "function" &&
+    typeof res.write === "function" &&
+    typeof res.once === "function" &&
+    typeof res.getHeader === "function"
+  );
 }
 
 /**

@@ -57,14 +57,15 @@ export function withBunIdleTimeout<Server extends BunServerLike>(
     server.timeout(request, 0);
     // Cancelling the new body cancels the original one through the pipe, so disconnects still
     // reach the stream.
-    const body = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      start(controller) {
-        controller.enqueue(PRELUDE);
-      },
-    }));
+    const body = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        start(controller) {
+          controller.enqueue(PRELUDE);
+        },
+      }),
+    );
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
 
 const PRELUDE = new TextEncoder().encode(":\n\n");
-

@@ -33,7 +33,11 @@ export function prepareMessage(item: SSEMessage | ParseError, options: MessageOp
  * `onUnknown` decides for a type not in the map, `onInvalid` for everything else; an event the
  * parser dropped cannot be passed, only skipped.
  */
-export function badMessage(error: unknown, item: SSEMessage | ParseError, options: MessageOptions): "throw" | "skip" | { deliver: unknown } {
+export function badMessage(
+  error: unknown,
+  item: SSEMessage | ParseError,
+  options: MessageOptions,
+): "throw" | "skip" | { deliver: unknown } {
   const unknown = EventValidationError.is(error) && error.kind === "unknown-event";
   const choice = unknown ? options.onUnknown : options.onInvalid;
   if (choice === "throw") return "throw";
@@ -42,11 +46,11 @@ export function badMessage(error: unknown, item: SSEMessage | ParseError, option
   const reason = EventValidationError.is(error)
     ? error
     : new EventValidationError("Cannot accept event", {
-      kind: "invalid-data",
-      event: item.type,
-      issues: [{ message: error instanceof Error ? error.message : String(error) }],
-      cause: error,
-    });
+        kind: "invalid-data",
+        event: item.type,
+        issues: [{ message: error instanceof Error ? error.message : String(error) }],
+        cause: error,
+      });
   const unchecked: UncheckedMessage = { type: item.type, data: item.data, lastEventId: item.lastEventId, error: reason };
   return { deliver: unchecked };
 }

@@ -98,10 +98,11 @@ export function resolveOptions(input: unknown, options: ClientSubscribeOptions<n
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Cannot subscribe: options must be an object, got ${options === null ? "null" : typeof options}`);
   }
-  for (const name of ["fetch", "onOpen", "onMessage", "onError", "shouldRetry", "onRetry"] as const) checkFunction(name, options[name]);
+  for (const name of ["fetch", "onOpen", "onMessage", "onError", "shouldRetry", "onRetry"] as const)
+    checkFunction(name, options[name]);
   const fetch = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
   if (typeof fetch !== "function") {
-    throw new TypeError("Cannot subscribe: this runtime has no global fetch, and no \"fetch\" option was given");
+    throw new TypeError('Cannot subscribe: this runtime has no global fetch, and no "fetch" option was given');
   }
   const backoff = options.backoff ?? {};
   const decode = options.decode;
@@ -130,7 +131,11 @@ export function resolveOptions(input: unknown, options: ClientSubscribeOptions<n
     fetch,
     signal: options.signal,
     lastEventId,
-    maxLastEventIdLength: checkNumber("maxLastEventIdLength", options.maxLastEventIdLength ?? DEFAULT_MAX_LAST_EVENT_ID_LENGTH, 0),
+    maxLastEventIdLength: checkNumber(
+      "maxLastEventIdLength",
+      options.maxLastEventIdLength ?? DEFAULT_MAX_LAST_EVENT_ID_LENGTH,
+      0,
+    ),
     retry: checkNumber("retry", options.retry ?? DEFAULT_RETRY, 0),
     maxRetry: checkNumber("maxRetry", options.maxRetry ?? DEFAULT_MAX_RETRY, 0),
     factor: checkNumber("backoff.factor", backoff.factor ?? 2, 1),

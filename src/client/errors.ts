@@ -148,13 +148,14 @@ export class ConnectionError extends ClientError {
 
   /** Creates the error; `options.cause` is the error that the request or the body failed with. */
   constructor(kind: ConnectionErrorKind, options?: ErrorOptions) {
-    const reason = options?.cause instanceof Error ? options.cause.message : options?.cause === undefined ? "" : String(options.cause);
+    const reason =
+      options?.cause instanceof Error ? options.cause.message : options?.cause === undefined ? "" : String(options.cause);
     super(
       kind === "end"
         ? "Cannot read event stream: the server ended the response"
         : kind === "fetch"
-        ? `Cannot connect to event stream: ${reason || "the request failed"}`
-        : `Cannot read event stream: ${reason || "the connection failed"}`,
+          ? `Cannot connect to event stream: ${reason || "the request failed"}`
+          : `Cannot read event stream: ${reason || "the connection failed"}`,
       options,
     );
     this.name = "ConnectionError";

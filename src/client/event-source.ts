@@ -17,8 +17,14 @@ export type EventSourceEventName<M extends EventMap | undefined> = M extends Eve
  * The `data` of a `MessageEvent` of type `K` dispatched by an `EventSource` typed by `M`: the
  * schema's output; `any`, as the DOM types have it, when untyped or when `K` is not in `M`.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the DOM's MessageEvent data is `any`, and an untyped EventSource must stay assignable to it.
-export type EventSourceData<M extends EventMap | undefined, K extends string> = M extends EventMap ? K extends EventName<M> ? EventOutput<M, K> : any : any;
+// The DOM's MessageEvent data is `any`, and an untyped EventSource must stay assignable to it.
+export type EventSourceData<M extends EventMap | undefined, K extends string> = M extends EventMap
+  ? K extends EventName<M>
+    ? EventOutput<M, K>
+    : // biome-ignore lint/suspicious/noExplicitAny: as the DOM types have it
+      any
+  : // biome-ignore lint/suspicious/noExplicitAny: as the DOM types have it
+    any;
 
 /**
  * The init dictionary of {@linkcode EventSource}: the standard field, plus extensions. `M` is the
@@ -107,9 +113,17 @@ export interface EventSourceLike extends EventTarget {
     options?: boolean | AddEventListenerOptions,
   ): void;
   /** Registers a listener; named events are `MessageEvent`s. */
-  addEventListener(type: string, listener: (this: EventSourceLike, event: MessageEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(
+    type: string,
+    listener: (this: EventSourceLike, event: MessageEvent) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   /** Registers a listener. */
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
   /** Removes a listener. */
   removeEventListener<K extends keyof EventSourceEventMap>(
     type: K,
@@ -117,9 +131,17 @@ export interface EventSourceLike extends EventTarget {
     options?: boolean | EventListenerOptions,
   ): void;
   /** Removes a listener. */
-  removeEventListener(type: string, listener: (this: EventSourceLike, event: MessageEvent) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(
+    type: string,
+    listener: (this: EventSourceLike, event: MessageEvent) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
   /** Removes a listener. */
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
   /** 0 */
   readonly CONNECTING: 0;
   /** 1 */
@@ -229,7 +251,9 @@ export class EventSource<M extends EventMap | undefined = undefined> extends Eve
         // [spec] Initialize event's type attribute to "message" (or the event type buffer), its
         // data to data, its origin to the serialization of the origin of the event stream's
         // final URL, and its lastEventId to the last event ID string of the event source.
-        this.dispatchEvent(new MessageEvent(message.type, { data: message.data, lastEventId: message.lastEventId, origin: this.#origin }));
+        this.dispatchEvent(
+          new MessageEvent(message.type, { data: message.data, lastEventId: message.lastEventId, origin: this.#origin }),
+        );
       },
       // [spec] A network error or the end of the body: reestablish the connection. Anything else
       // (a status other than 200, another content type): fail the connection.
@@ -376,6 +400,10 @@ export class EventSource<M extends EventMap | undefined = undefined> extends Eve
 }
 
 // The constants are on the prototype too, as the standard defines them for instances.
-for (const [name, value] of [["CONNECTING", CONNECTING], ["OPEN", OPEN], ["CLOSED", CLOSED]] as const) {
+for (const [name, value] of [
+  ["CONNECTING", CONNECTING],
+  ["OPEN", OPEN],
+  ["CLOSED", CLOSED],
+] as const) {
   Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
 }

@@ -245,8 +245,11 @@ export type TypedSubscriptionMessage<S extends EventSchemas, I extends MessageCh
   | ("pass" extends I | U ? UncheckedMessage : never);
 
 /** Options for a typed {@linkcode subscribe}: `events` is required, and messages are typed by it. */
-export interface TypedSubscribeOptions<S extends EventSchemas, I extends MessageChoice = "throw", U extends MessageChoice = "skip">
-  extends Omit<ClientSubscribeOptions<TypedSubscriptionMessage<S, I, U>>, "events" | "onInvalid" | "onUnknown"> {
+export interface TypedSubscribeOptions<
+  S extends EventSchemas,
+  I extends MessageChoice = "throw",
+  U extends MessageChoice = "skip",
+> extends Omit<ClientSubscribeOptions<TypedSubscriptionMessage<S, I, U>>, "events" | "onInvalid" | "onUnknown"> {
   /** The typed event map (see `defineEvents`). */
   events: EventMap<S>;
   /**

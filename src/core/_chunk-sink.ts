@@ -225,7 +225,8 @@ export function offerChunkSink(body: ReadableStream<Uint8Array>, take: () => Chu
     value: (options?: { mode?: undefined }): ReadableStreamDefaultReader<Uint8Array> => {
       delete (body as { getReader?: unknown }).getReader;
       const source = SINK_SOURCES.get(body);
-      if (options?.mode !== undefined || source === undefined) return body.getReader(options) as ReadableStreamDefaultReader<Uint8Array>;
+      if (options?.mode !== undefined || source === undefined)
+        return body.getReader(options) as ReadableStreamDefaultReader<Uint8Array>;
       SINK_SOURCES.delete(body);
       const sink = take();
       if (sink === undefined) return new DeferredReader(body, source, take);

@@ -16,10 +16,11 @@ export type CloseReason = SSECloseReason;
  * which would leave its unsent bytes buffered for a client that does not read.
  */
 export function cutError(reason: CloseReason): DOMException {
-  const why = reason === "slow-consumer"
-    ? "its queue passed its bound"
-    : reason === "drain-timeout"
-    ? "it read nothing for drainTimeout"
-    : reason;
+  const why =
+    reason === "slow-consumer"
+      ? "its queue passed its bound"
+      : reason === "drain-timeout"
+        ? "it read nothing for drainTimeout"
+        : reason;
   return new DOMException(`The event stream was cut: ${why}`, "AbortError");
 }

@@ -52,7 +52,9 @@ export function resolveDrain(options: DrainOptions, what: string): DrainPlan {
   }
   const jitter = options.jitter ?? Math.min(10_000, deadline);
   if (typeof jitter !== "number" || !(jitter >= 0) || !(jitter <= deadline)) {
-    throw new RangeError(`Cannot ${what}: "jitter" must be a number of milliseconds from 0 to "deadline" (${deadline}), got ${String(jitter)}`);
+    throw new RangeError(
+      `Cannot ${what}: "jitter" must be a number of milliseconds from 0 to "deadline" (${deadline}), got ${String(jitter)}`,
+    );
   }
   return { deadline, jitter };
 }

@@ -80,14 +80,16 @@ export class EventGate {
       (event) => ({ ok: true, event }),
       (error: unknown) => ({ ok: false, error }),
     );
-    const called = this.#tail.then(() => outcome).then((result): { value: T } | { error: unknown } => {
-      if (!result.ok) return { error: result.error };
-      try {
-        return { value: write(result.event) };
-      } catch (error) {
-        return { error };
-      }
-    });
+    const called = this.#tail
+      .then(() => outcome)
+      .then((result): { value: T } | { error: unknown } => {
+        if (!result.ok) return { error: result.error };
+        try {
+          return { value: write(result.event) };
+        } catch (error) {
+          return { error };
+        }
+      });
     // The next write waits until this one is called, not until it resolves: a write that waits
     // for room (backpressure, a backplane's acknowledgement) must not hold the others back more
     // than it would untyped.

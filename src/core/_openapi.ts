@@ -30,7 +30,10 @@ function jsonSchemaOf(name: string, schema: StandardSchemaV1): Record<string, un
   try {
     json = converter.output({ target: JSON_SCHEMA_TARGET });
   } catch (cause) {
-    throw new TypeError(`Cannot describe event ${JSON.stringify(name)} in OpenAPI: its schema has no ${JSON_SCHEMA_TARGET} JSON Schema`, { cause });
+    throw new TypeError(
+      `Cannot describe event ${JSON.stringify(name)} in OpenAPI: its schema has no ${JSON_SCHEMA_TARGET} JSON Schema`,
+      { cause },
+    );
   }
   // `$schema` may only stand at the root of a schema resource; the document sets the dialect.
   const { $schema: _dialect, ...rest } = json;

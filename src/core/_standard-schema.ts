@@ -48,7 +48,10 @@ export declare namespace StandardSchemaV1 {
   /** The Standard Schema properties. */
   export interface Props<Input = unknown, Output = Input> extends StandardTypedV1.Props<Input, Output> {
     /** Validates unknown input values. */
-    readonly validate: (value: unknown, options?: StandardSchemaV1.Options | undefined) => Result<Output> | Promise<Result<Output>>;
+    readonly validate: (
+      value: unknown,
+      options?: StandardSchemaV1.Options | undefined,
+    ) => Result<Output> | Promise<Result<Output>>;
   }
   /** The result of the validate function. */
   export type Result<Output> = SuccessResult<Output> | FailureResult;

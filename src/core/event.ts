@@ -119,4 +119,3 @@ export function validateEvent(event: SSEEvent): void {
     throw new TypeError("Cannot encode event: it has none of data, event, id, retry or comment");
   }
 }
-

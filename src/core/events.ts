@@ -59,10 +59,11 @@ type EventFields = Omit<SSEEvent, "event" | "data">;
  */
 export type TypedEvent<S extends EventSchemas> =
   | {
-    [K in keyof S & string]: EventFields & (K extends "message" ? { event?: "message" } : { event: K }) & {
-      data: StandardSchemaV1.InferInput<S[K]>;
-    };
-  }[keyof S & string]
+      [K in keyof S & string]: EventFields &
+        (K extends "message" ? { event?: "message" } : { event: K }) & {
+          data: StandardSchemaV1.InferInput<S[K]>;
+        };
+    }[keyof S & string]
   | (EventFields & { event?: undefined; data?: undefined });
 
 /**
@@ -70,7 +71,10 @@ export type TypedEvent<S extends EventSchemas> =
  * any `SSEEvent` otherwise: `undefined` or `EventMap | undefined` (an untyped stream or hub, the
  * default of their type parameter), or the wide `EventMap` (any map, names unknown).
  */
-export type EventOf<M extends EventMap | undefined> = [M] extends [EventMap<infer S>] ? string extends keyof S ? SSEEvent : TypedEvent<S>
+export type EventOf<M extends EventMap | undefined> = [M] extends [EventMap<infer S>]
+  ? string extends keyof S
+    ? SSEEvent
+    : TypedEvent<S>
   : SSEEvent;
 
 /**
@@ -103,7 +107,11 @@ const EVENT_MAP = "EventMap";
 
 /** Whether `value` was made by {@linkcode defineEvents}, by this or another copy of the package. (Internal: not exported by an entry point.) */
 export function isEventMap(value: unknown): value is EventMap {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[Symbol.for(`hertz-sse.${EVENT_MAP}`)] === true;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[Symbol.for(`hertz-sse.${EVENT_MAP}`)] === true
+  );
 }
 
 /**
@@ -267,7 +275,12 @@ export function checkMessage<S extends EventSchemas>(
     data = JSON.parse(message.data);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new EventValidationError(action, { kind: "invalid-data", event: type, issues: [{ message: `not JSON (${reason})` }], cause });
+    throw new EventValidationError(action, {
+      kind: "invalid-data",
+      event: type,
+      issues: [{ message: `not JSON (${reason})` }],
+      cause,
+    });
   }
   const result = schema["~standard"].validate(data);
   const typed = (settled: StandardSchemaV1.Result<unknown>): TypedMessage<S> => {

@@ -15,7 +15,8 @@ import { closeStream, SSEStream, type SSEStreamOptions } from "./stream.ts";
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** Options for {@linkcode sseResponse}: the stream's options, plus the response's. */
-export interface SSEResponseOptions<M extends EventMap | undefined = EventMap | undefined> extends Omit<SSEStreamOptions<M>, "signal"> {
+export interface SSEResponseOptions<M extends EventMap | undefined = EventMap | undefined>
+  extends Omit<SSEStreamOptions<M>, "signal"> {
   /**
    * Extra response headers, merged under the event-stream ones. Checked before anything starts:
    * an invalid one throws a `TypeError` and no stream is created.
@@ -82,12 +83,21 @@ export function sseResponse<M extends EventMap | undefined = EventMap | undefine
   handler: SSEHandler<M>,
   options: SSEResponseOptions<M> = {},
 ): Response {
-  const { headers, status = 200, errorEvent, group, onError = ((error: unknown) => logError("the event-stream handler failed", error)), ...streamOptions } = options;
+  const {
+    headers,
+    status = 200,
+    errorEvent,
+    group,
+    onError = (error: unknown) => logError("the event-stream handler failed", error),
+    ...streamOptions
+  } = options;
   // Everything that can make the Response fail is checked before the stream (its timers, its
   // signal listener) exists, so that a refused response leaks nothing.
   const responseHeaders = headers === undefined ? undefined : sseHeaders(headers);
   if (!Number.isInteger(status) || status < 200 || status > 599 || NULL_BODY.has(status)) {
-    throw new RangeError(`Cannot create the event-stream response: "status" must be 200 to 599 and allow a body, got ${String(status)}`);
+    throw new RangeError(
+      `Cannot create the event-stream response: "status" must be 200 to 599 and allow a body, got ${String(status)}`,
+    );
   }
   if (group?.draining) return drainingResponse();
   const stream = new SSEStream<M>({ ...streamOptions, signal: request?.signal });

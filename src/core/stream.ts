@@ -175,11 +175,15 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
     }
     const drainTimeout = options.drainTimeout ?? 30_000;
     if (drainTimeout !== false && (typeof drainTimeout !== "number" || !(drainTimeout > 0))) {
-      throw new RangeError(`Cannot create SSEStream: "drainTimeout" must be a positive number or false, got ${String(drainTimeout)}`);
+      throw new RangeError(
+        `Cannot create SSEStream: "drainTimeout" must be a positive number or false, got ${String(drainTimeout)}`,
+      );
     }
     const maxDuration = options.maxDuration ?? false;
     if (maxDuration !== false && (typeof maxDuration !== "number" || !(maxDuration > 0))) {
-      throw new RangeError(`Cannot create SSEStream: "maxDuration" must be a positive number or false, got ${String(maxDuration)}`);
+      throw new RangeError(
+        `Cannot create SSEStream: "maxDuration" must be a positive number or false, got ${String(maxDuration)}`,
+      );
     }
     const core = new StreamCore(limits, options.serialize ? { serialize: options.serialize } : undefined);
     // Zero: pull() runs only while the client waits for a chunk, which is what lets events
@@ -209,10 +213,13 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
     startTimer(core, keepAlive, drainTimeout);
     if (maxDuration !== false) {
       const retry = encodeEvent({ retry: options.retry ?? 1000 });
-      core.expiry = setTimeout(() => {
-        core.push(retry);
-        core.close("max-duration");
-      }, maxDuration - Math.min(1000, maxDuration / 10));
+      core.expiry = setTimeout(
+        () => {
+          core.push(retry);
+          core.close("max-duration");
+        },
+        maxDuration - Math.min(1000, maxDuration / 10),
+      );
       (core.expiry as { unref?: () => void }).unref?.();
     }
   }
@@ -319,8 +326,14 @@ function resolveLimits(options: SSEStreamOptions): StreamCore["limits"] {
     return DEFAULT_LIMITS;
   }
   return {
-    maxQueued: maxQueued !== undefined ? positiveInteger(maxQueued, "maxQueued") : highWaterMark !== undefined ? positiveInteger(highWaterMark, "highWaterMark") : 64,
-    maxQueuedBytes: maxQueuedBytes === undefined ? DEFAULT_LIMITS.maxQueuedBytes : positiveInteger(maxQueuedBytes, "maxQueuedBytes"),
+    maxQueued:
+      maxQueued !== undefined
+        ? positiveInteger(maxQueued, "maxQueued")
+        : highWaterMark !== undefined
+          ? positiveInteger(highWaterMark, "highWaterMark")
+          : 64,
+    maxQueuedBytes:
+      maxQueuedBytes === undefined ? DEFAULT_LIMITS.maxQueuedBytes : positiveInteger(maxQueuedBytes, "maxQueuedBytes"),
     maxWaiting: maxWaiting === undefined ? DEFAULT_LIMITS.maxWaiting : positiveInteger(maxWaiting, "maxWaiting"),
   };
 }
@@ -341,4 +354,3 @@ function startTimer(core: StreamCore, keepAlive: number | false, drainTimeout: n
   // Node and Bun: an idle stream alone should not keep the process alive.
   (core.timer as { unref?: () => void }).unref?.();
 }
-

@@ -7,7 +7,6 @@
 import { utf8Length } from "../_internal/bytes.ts";
 import { describe } from "../_internal/describe.ts";
 
-
 /** Throws a `RangeError` unless `value` is a positive number (an integer when `integer`). */
 export function checkPositive(value: unknown, name: string, integer: boolean, what = "Cannot create SSEHub"): void {
   const ok = integer

@@ -26,6 +26,11 @@ export function frameOf(entry: BackplaneEntry): Uint8Array {
 }
 
 /** The reset event: what a client whose `Last-Event-ID` cannot be replayed gets instead. */
-export function resetFrame(resetEvent: string, lastEventId: string, topics: readonly string[], lastId: string | undefined): Uint8Array {
+export function resetFrame(
+  resetEvent: string,
+  lastEventId: string,
+  topics: readonly string[],
+  lastId: string | undefined,
+): Uint8Array {
   return ENCODER.encode(encodeEvent({ event: resetEvent, data: JSON.stringify({ lastEventId, topics }), id: lastId }));
 }

@@ -85,12 +85,19 @@ export function settledPromise<T>(value: T): Promise<T> {
  * `publish` bounded by `timeout` (`publishTimeout`): rejects with a `TimeoutError` `DOMException`
  * after it, and gives up `waiting`'s place in `gate`'s line.
  */
-export function withTimeout<T>(publish: Promise<T>, timeout: number | false, gate: PublishGate, waiting?: Promise<void>): Promise<T> {
+export function withTimeout<T>(
+  publish: Promise<T>,
+  timeout: number | false,
+  gate: PublishGate,
+  waiting?: Promise<void>,
+): Promise<T> {
   if (timeout === false || SETTLED.has(publish)) return publish;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       if (waiting !== undefined) gate.withdraw(waiting);
-      reject(new DOMException(`Cannot publish: the backplane did not answer within ${timeout} ms (publishTimeout)`, "TimeoutError"));
+      reject(
+        new DOMException(`Cannot publish: the backplane did not answer within ${timeout} ms (publishTimeout)`, "TimeoutError"),
+      );
     }, timeout);
     (timer as { unref?: () => void }).unref?.();
     publish.then(

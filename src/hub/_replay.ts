@@ -78,7 +78,9 @@ function applyHistory(
     if (context.metrics !== undefined) _record(context.metrics, "replay", "hub", "reset");
     // A compound subscriber follows live from the newest retained id, as the others do.
     compound?.reset(history.lastId, context.backplane.groupOfId?.bind(context.backplane));
-    subscriber.replay([resetFrame(context.resetEvent, lastEventId, topics, compound === undefined ? history.lastId : compound.id)]);
+    subscriber.replay([
+      resetFrame(context.resetEvent, lastEventId, topics, compound === undefined ? history.lastId : compound.id),
+    ]);
     return;
   }
   const entries = history.entries;
@@ -106,7 +108,11 @@ function applyHistory(
  * The frames of `entries`, or `undefined` as soon as they pass `maxEvents` or `maxBytes`: the
  * history is consumed only up to the bound, and nothing past it is encoded.
  */
-function boundedFrames(context: ReplayContext, entries: readonly BackplaneEntry[], compound: CompoundIds | undefined): Uint8Array[] | undefined {
+function boundedFrames(
+  context: ReplayContext,
+  entries: readonly BackplaneEntry[],
+  compound: CompoundIds | undefined,
+): Uint8Array[] | undefined {
   if (entries.length > context.maxEvents) return undefined;
   const frames: Uint8Array[] = [];
   let bytes = 0;

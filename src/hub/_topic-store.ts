@@ -76,7 +76,6 @@ export interface TopicStoreHooks {
 // or reads any more is released without a timer.
 const SWEEP_PER_PUBLISH = 2;
 
-
 /**
  * Checks a topic name: a non-empty string and, when `maxBytes` is given, at most that many UTF-8
  * bytes. `action` starts the message ("Cannot publish").

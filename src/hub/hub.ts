@@ -136,7 +136,8 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
     this.#topics = new TopicTable(config.backplane, config.onError, config.metrics);
     this.#host = new Host(config, (subscriber, reason) => this.#release(subscriber, reason));
     this.#gate = new PublishGate(config.maxPending, config.maxWaiting);
-    this.#typed = config.events === undefined ? undefined : new EventGate(config.events, "Cannot publish event", config.serialize);
+    this.#typed =
+      config.events === undefined ? undefined : new EventGate(config.events, "Cannot publish event", config.serialize);
     this.#endFrame = config.retryFrame ?? ENCODER.encode(encodeEvent({ retry: 1000 }));
     const topics = this.#topics;
     this.#replay = {

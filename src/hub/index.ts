@@ -21,6 +21,8 @@
  *
  * @module
  */
+
+export type { DrainOptions } from "../core/_drain.ts";
 export type {
   Backplane,
   BackplaneEntry,
@@ -29,7 +31,6 @@ export type {
   BackplaneListener,
   BackplaneSubscription,
 } from "./backplane.ts";
-export type { DrainOptions } from "../core/_drain.ts";
 export {
   type CloseOptions,
   type HubSubscribeOptions,

@@ -12,5 +12,12 @@
  *
  * @module
  */
-export type { SSECloseReason, SSEDropReason, SSEMetrics, SSEReplayResult, SSEStreamClosedInfo, SSEStreamKind } from "../core/metrics.ts";
+export type {
+  SSECloseReason,
+  SSEDropReason,
+  SSEMetrics,
+  SSEReplayResult,
+  SSEStreamClosedInfo,
+  SSEStreamKind,
+} from "../core/metrics.ts";
 export { type OtelMetricsOptions, otelMetrics } from "./otel-metrics.ts";

@@ -67,7 +67,10 @@ export function otelMetrics(meter?: Meter, options: OtelMetricsOptions = {}): SS
     unit: "s",
     advice: { explicitBucketBoundaries: DURATION_BUCKETS },
   });
-  const closed = m.createCounter("sse.connections.closed", { description: "Event streams ended, by reason", unit: "{connection}" });
+  const closed = m.createCounter("sse.connections.closed", {
+    description: "Event streams ended, by reason",
+    unit: "{connection}",
+  });
   // Events and bytes are counted on every chunk a client takes, the hottest call site: plain
   // numbers per kind, reported when the SDK collects (observable counters), instead of two
   // Counter.add() calls per chunk, which doubled the CPU per delivery of a hub fan-out (bench/metrics.ts).
@@ -81,7 +84,10 @@ export function otelMetrics(meter?: Meter, options: OtelMetricsOptions = {}): SS
     for (const total of sentTotals.values()) result.observe(total.bytes, total.attributes);
   });
   const dropped = m.createCounter("sse.events.dropped", { description: "Events dropped instead of sent", unit: "{event}" });
-  const replay = m.createCounter("sse.replay", { description: "Subscriptions that asked to resume, by result", unit: "{subscription}" });
+  const replay = m.createCounter("sse.replay", {
+    description: "Subscriptions that asked to resume, by result",
+    unit: "{subscription}",
+  });
   const topics = m.createUpDownCounter("sse.hub.topics", { description: "Live hub topics", unit: "{topic}" });
   const publish = m.createHistogram("sse.hub.publish.duration", {
     description: "Time for a hub publish to reach the backplane",
@@ -97,23 +103,43 @@ export function otelMetrics(meter?: Meter, options: OtelMetricsOptions = {}): SS
     return value;
   };
   return {
-    streamOpened: (kind) => active.add(1, attrs(kind, () => ({ "sse.kind": kind }))),
+    streamOpened: (kind) =>
+      active.add(
+        1,
+        attrs(kind, () => ({ "sse.kind": kind })),
+      ),
     streamClosed: ({ kind, reason, duration: ms }) => {
-      active.add(-1, attrs(kind, () => ({ "sse.kind": kind })));
+      active.add(
+        -1,
+        attrs(kind, () => ({ "sse.kind": kind })),
+      );
       const withReason = attrs(`${kind}|${reason}`, () => ({ "sse.kind": kind, reason }));
       closed.add(1, withReason);
       duration.record(ms / 1000, withReason);
     },
     eventsSent: (kind, events, size) => {
       let total = sentTotals.get(kind);
-      if (total === undefined) sentTotals.set(kind, (total = { events: 0, bytes: 0, attributes: attrs(kind, () => ({ "sse.kind": kind })) }));
+      if (total === undefined)
+        sentTotals.set(kind, (total = { events: 0, bytes: 0, attributes: attrs(kind, () => ({ "sse.kind": kind })) }));
       total.events += events;
       total.bytes += size;
     },
-    eventsDropped: (kind, reason, events) => dropped.add(events, attrs(`${kind}|${reason}`, () => ({ "sse.kind": kind, reason }))),
-    replay: (kind, result) => replay.add(1, attrs(`${kind}|replay:${result}`, () => ({ "sse.kind": kind, result }))),
+    eventsDropped: (kind, reason, events) =>
+      dropped.add(
+        events,
+        attrs(`${kind}|${reason}`, () => ({ "sse.kind": kind, reason })),
+      ),
+    replay: (kind, result) =>
+      replay.add(
+        1,
+        attrs(`${kind}|replay:${result}`, () => ({ "sse.kind": kind, result })),
+      ),
     topicCreated: () => topics.add(1, base),
     topicDeleted: () => topics.add(-1, base),
-    published: (ms, ok) => publish.record(ms / 1000, attrs(`publish:${ok}`, () => ({ outcome: ok ? "ok" : "error" }))),
+    published: (ms, ok) =>
+      publish.record(
+        ms / 1000,
+        attrs(`publish:${ok}`, () => ({ outcome: ok ? "ok" : "error" })),
+      ),
   };
 }

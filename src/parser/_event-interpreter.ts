@@ -143,7 +143,10 @@ export class _EventInterpreter {
       // within the line); the others, and comments, in #other().
       const first = s.charCodeAt(pos);
       if (
-        first === 0x64 && s.charCodeAt(pos + 1) === 0x61 && s.charCodeAt(pos + 2) === 0x74 && s.charCodeAt(pos + 3) === 0x61 &&
+        first === 0x64 &&
+        s.charCodeAt(pos + 1) === 0x61 &&
+        s.charCodeAt(pos + 2) === 0x74 &&
+        s.charCodeAt(pos + 3) === 0x61 &&
         (pos + 4 === end || s.charCodeAt(pos + 4) === COLON)
       ) {
         // [spec] "data": append the field value to the data buffer, then append a single LF. The
@@ -159,8 +162,12 @@ export class _EventInterpreter {
           size += end - value + 1;
         }
       } else if (
-        first === 0x65 && s.charCodeAt(pos + 1) === 0x76 && s.charCodeAt(pos + 2) === 0x65 && s.charCodeAt(pos + 3) === 0x6e &&
-        s.charCodeAt(pos + 4) === 0x74 && (pos + 5 === end || s.charCodeAt(pos + 5) === COLON)
+        first === 0x65 &&
+        s.charCodeAt(pos + 1) === 0x76 &&
+        s.charCodeAt(pos + 2) === 0x65 &&
+        s.charCodeAt(pos + 3) === 0x6e &&
+        s.charCodeAt(pos + 4) === 0x74 &&
+        (pos + 5 === end || s.charCodeAt(pos + 5) === COLON)
       ) {
         // [spec] "event": set the event type buffer to the field value. A stream repeats a few
         // types: the last one is reused when the value is the same, instead of a new copy.
@@ -215,8 +222,12 @@ export class _EventInterpreter {
     if (colon === start) {
       this.#callbacks.onComment?.(s.slice(value, end));
     } else if (
-      colon - start === 5 && s.charCodeAt(start) === 0x72 && s.charCodeAt(start + 1) === 0x65 && s.charCodeAt(start + 2) === 0x74 &&
-      s.charCodeAt(start + 3) === 0x72 && s.charCodeAt(start + 4) === 0x79
+      colon - start === 5 &&
+      s.charCodeAt(start) === 0x72 &&
+      s.charCodeAt(start + 1) === 0x65 &&
+      s.charCodeAt(start + 2) === 0x74 &&
+      s.charCodeAt(start + 3) === 0x72 &&
+      s.charCodeAt(start + 4) === 0x79
     ) {
       // [spec] "retry": if the field value consists of only ASCII digits, interpret it as an
       // integer in base ten and set the reconnection time to it. Otherwise, ignore the field.
@@ -225,7 +236,16 @@ export class _EventInterpreter {
     // [spec] Otherwise: the field is ignored.
   }
 
-  #save(data: string, dataLines: number, type: string, id: string, size: number, typeSize: number, idSize: number, discarding: boolean): void {
+  #save(
+    data: string,
+    dataLines: number,
+    type: string,
+    id: string,
+    size: number,
+    typeSize: number,
+    idSize: number,
+    discarding: boolean,
+  ): void {
     this.#data = data;
     this.#dataLines = dataLines;
     this.#type = type;
@@ -257,7 +277,9 @@ export class _EventInterpreter {
     // The dropped block's id must not be committed either.
     this.#save("", 0, "", this.lastEventId, 0, 0, 0, true);
     this.#callbacks.onError(
-      new ParseError(`Cannot parse event: it exceeds the maximum size of ${this.#max} characters`, { type: "max-event-size-exceeded" }),
+      new ParseError(`Cannot parse event: it exceeds the maximum size of ${this.#max} characters`, {
+        type: "max-event-size-exceeded",
+      }),
     );
   }
 }

@@ -94,7 +94,9 @@ export class _Utf8Decoder {
       if (held > 0) {
         // The completed (or broken) character: decoded by whichever decoder holds its first bytes.
         // Without `stream`, the streaming decoder flushes: it holds nothing afterwards.
-        head = this.#streamHolds ? this.#streaming.decode(chunk.subarray(0, start)) : this.#decoder.decode(carry.subarray(0, whole));
+        head = this.#streamHolds
+          ? this.#streaming.decode(chunk.subarray(0, start))
+          : this.#decoder.decode(carry.subarray(0, whole));
         this.#streamHolds = false;
       }
       if (end > start) decoded = this.#decoder.decode(start === 0 && end === length ? chunk : chunk.subarray(start, end));

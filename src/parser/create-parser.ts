@@ -165,7 +165,12 @@ export function createParser(options: ParserOptions = {}): EventStreamParser {
     throw new TypeError(`Cannot create parser: "lastEventId" must be a string, got ${typeof initialId}`);
   }
   return new _Parser(
-    { onEvent: options.onEvent ?? noop, onRetry: options.onRetry ?? noop, onComment: options.onComment, onError: options.onError ?? noop },
+    {
+      onEvent: options.onEvent ?? noop,
+      onRetry: options.onRetry ?? noop,
+      onComment: options.onComment,
+      onError: options.onError ?? noop,
+    },
     maxEventSize,
     initialId,
   );

@@ -60,7 +60,8 @@ export class EventStreamParserStream extends TransformStream<Uint8Array | string
     const parser = createParser({
       ...options,
       onEvent: (message) => controller.enqueue(message),
-      onError: onError ??
+      onError:
+        onError ??
         ((error) => {
           controller.error(error);
           parser.reset(); // Stops the chunk being parsed: nothing more can be enqueued.

@@ -254,7 +254,8 @@ export class ClusterReader implements Reader {
     for (const item of items) {
       if (cut !== undefined && compareIds(item.parsed, cut) > 0) break;
       if (!this.#registry.isLive(item.state)) continue;
-      if (item.state.deliver(item.id, item.parsed, () => decodeFields(item.fields), this.#settings.observe)) advanced.add(item.state);
+      if (item.state.deliver(item.id, item.parsed, () => decodeFields(item.fields), this.#settings.observe))
+        advanced.add(item.state);
     }
     for (const state of advanced) state.release(false);
   }

@@ -191,7 +191,8 @@ export class SingleReader implements Reader {
         } catch (error) {
           // A key that is not a stream fails the whole XREAD: find it and leave it out, so that
           // it costs its own topic only.
-          if (this.#closed || redisError("", error).kind !== "refused" || !(await this.#isolate(reader, active, error))) throw error;
+          if (this.#closed || redisError("", error).kind !== "refused" || !(await this.#isolate(reader, active, error)))
+            throw error;
           continue;
         }
         failures = 0;
@@ -259,7 +260,12 @@ export class SingleReader implements Reader {
     const call: Call = (command, ...args) => this.#readerCall(reader, command, ...args);
     let reply: unknown[];
     try {
-      reply = (await evalScript(call, CHECK, [clock, ...checked.map((state) => state.key)], checked.map((state) => state.position!))) as unknown[];
+      reply = (await evalScript(
+        call,
+        CHECK,
+        [clock, ...checked.map((state) => state.key)],
+        checked.map((state) => state.position!),
+      )) as unknown[];
     } catch (error) {
       this.#checkLosses ||= checkLosses;
       throw error;
@@ -289,12 +295,9 @@ export class SingleReader implements Reader {
   async #read(reader: RedisClientLike, active: readonly TopicState[]): Promise<unknown> {
     if (this.#readerId === undefined && this.#readerIdRequest === undefined) {
       // Sent before the XREAD on the same connection, so it is answered before the read blocks.
-      const request: Promise<void> = this.#readerCall(reader, "CLIENT", "ID").then(
-        (id) => {
-          if (this.#readerIdRequest === request) this.#readerId = Number(id);
-        },
-        noop,
-      );
+      const request: Promise<void> = this.#readerCall(reader, "CLIENT", "ID").then((id) => {
+        if (this.#readerIdRequest === request) this.#readerId = Number(id);
+      }, noop);
       this.#readerIdRequest = request;
     }
     const args: (string | number)[] = ["COUNT", this.#settings.batchSize, "BLOCK", this.#settings.blockTimeout, "STREAMS"];
@@ -378,7 +381,10 @@ export class SingleReader implements Reader {
               if (/NOPERM|unknown (command|subcommand)/i.test(messageOf(error))) {
                 this.#unblockDenied = true;
                 this.#settings.report(
-                  redisError(`Cannot interrupt the reader, so new topics wait up to "blockTimeout" (${this.#settings.blockTimeout} ms)`, error),
+                  redisError(
+                    `Cannot interrupt the reader, so new topics wait up to "blockTimeout" (${this.#settings.blockTimeout} ms)`,
+                    error,
+                  ),
                 );
                 return;
               }

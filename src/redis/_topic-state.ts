@@ -48,7 +48,12 @@ export class TopicState {
   }
 
   /** Delivers an entry read from the stream, unless it is not after the position; true if it did. */
-  deliver(id: string, parsed: ParsedId, fields: () => RedisEntry["event"], observe?: (id: string, parsed: ParsedId) => void): boolean {
+  deliver(
+    id: string,
+    parsed: ParsedId,
+    fields: () => RedisEntry["event"],
+    observe?: (id: string, parsed: ParsedId) => void,
+  ): boolean {
     if (this.parsed === undefined || compareIds(parsed, this.parsed) <= 0) return false;
     observe?.(id, parsed);
     this.position = id;

@@ -39,7 +39,9 @@ export interface WriterSettings {
   readonly delivered: (topic: string, id: string) => Promise<void> | undefined;
 }
 
-type SlotAnswer = { readonly gone: true; readonly lastId: string | undefined } | { readonly gone: false; readonly entries: RedisEntry[][] };
+type SlotAnswer =
+  | { readonly gone: true; readonly lastId: string | undefined }
+  | { readonly gone: false; readonly entries: RedisEntry[][] };
 
 export class RedisWriter {
   readonly #settings: WriterSettings;
@@ -61,7 +63,17 @@ export class RedisWriter {
     const keys = settings.keysOf(topic);
     const [step, base] = settings.cluster ? [SLOTS, keys.slot] : [1, 0];
     const floor = settings.cluster ? this.#floorText : "";
-    const args = [settings.maxEvents, settings.maxAge, settings.ttl, settings.slack, step, base, keys.channel, floor, ...encodeFields(event)];
+    const args = [
+      settings.maxEvents,
+      settings.maxAge,
+      settings.ttl,
+      settings.slack,
+      step,
+      base,
+      keys.channel,
+      floor,
+      ...encodeFields(event),
+    ];
     return evalScript(settings.call, PUBLISH, [keys.clock, keys.stream], args).then(
       (reply) => {
         const id = String(reply);
@@ -92,8 +104,13 @@ export class RedisWriter {
       group.topics.push(topic);
       group.streams.push(keys.stream);
     }
-    const positions = settings.cluster ? parseCompoundId(afterId, settings.maxIdParts) : [parseId(afterId)].filter((id) => id !== undefined);
-    const newest = positions?.reduce<ParsedId | undefined>((a, b) => (a === undefined || compareIds(a, b) < 0 ? b : a), undefined);
+    const positions = settings.cluster
+      ? parseCompoundId(afterId, settings.maxIdParts)
+      : [parseId(afterId)].filter((id) => id !== undefined);
+    const newest = positions?.reduce<ParsedId | undefined>(
+      (a, b) => (a === undefined || compareIds(a, b) < 0 ? b : a),
+      undefined,
+    );
     const answers: Promise<SlotAnswer>[] = [];
     for (const [slot, group] of bySlot) {
       // The slot's own position when the id names one; else the newest named position, as a
@@ -102,7 +119,11 @@ export class RedisWriter {
       const after = own ?? newest;
       const text = after === undefined ? afterId : `${after[0]}-${after[1]}`;
       const args = [text, settings.maxAge, settings.ttl, own !== undefined || !settings.cluster ? "1" : "0"];
-      answers.push(evalScript(settings.call, HISTORY, [group.clock, ...group.streams], args).then((reply) => this.#answer(group.topics, reply)));
+      answers.push(
+        evalScript(settings.call, HISTORY, [group.clock, ...group.streams], args).then((reply) =>
+          this.#answer(group.topics, reply),
+        ),
+      );
     }
     return Promise.all(answers).then(
       (results) => this.#merge(results),
@@ -114,7 +135,8 @@ export class RedisWriter {
 
   #answer(topics: readonly string[], reply: unknown): SlotAnswer {
     const result = reply as unknown[];
-    if (result[0] !== "ok") return { gone: true, lastId: typeof result[1] === "string" && result[1] !== "" ? result[1] : undefined };
+    if (result[0] !== "ok")
+      return { gone: true, lastId: typeof result[1] === "string" && result[1] !== "" ? result[1] : undefined };
     const lists: RedisEntry[][] = [];
     for (const [i, topic] of topics.entries()) {
       const list = entriesOf(result[i + 2]).map(([id, fields]) => new RedisEntry(topic, id, decodeFields(fields)));

@@ -176,14 +176,20 @@ export class RedisBackplane implements Backplane {
       typeof redis.duplicate !== "function" ||
       typeof redis.on !== "function"
     ) {
-      throw new TypeError(`${what}: "redis" must be a Redis client with call(), duplicate() and on(), such as ioredis, got ${describe(redis)}`);
+      throw new TypeError(
+        `${what}: "redis" must be a Redis client with call(), duplicate() and on(), such as ioredis, got ${describe(redis)}`,
+      );
     }
     if (redis.options?.keyPrefix) {
-      throw new TypeError(`${what}: the Redis client has the keyPrefix ${JSON.stringify(redis.options.keyPrefix)}; give it to the backplane's "prefix" option instead`);
+      throw new TypeError(
+        `${what}: the Redis client has the keyPrefix ${JSON.stringify(redis.options.keyPrefix)}; give it to the backplane's "prefix" option instead`,
+      );
     }
     const cluster = redis.isCluster === true;
     if (cluster && typeof (redis as RedisClusterLike).ssubscribe !== "function") {
-      throw new TypeError(`${what}: the Redis Cluster client has no ssubscribe(); use an ioredis version with sharded subscribers`);
+      throw new TypeError(
+        `${what}: the Redis Cluster client has no ssubscribe(); use an ioredis version with sharded subscribers`,
+      );
     }
     const prefix = options.prefix ?? "sse:";
     if (typeof prefix !== "string" || prefix === "") {
@@ -191,7 +197,9 @@ export class RedisBackplane implements Backplane {
     }
     const maxAge = options.maxAge ?? 300_000;
     if (typeof maxAge !== "number" || !(maxAge >= 1) || (maxAge !== Infinity && !Number.isSafeInteger(maxAge))) {
-      throw new RangeError(`${what}: "maxAge" must be a positive integer number of milliseconds or Infinity, got ${describe(maxAge)}`);
+      throw new RangeError(
+        `${what}: "maxAge" must be a positive integer number of milliseconds or Infinity, got ${describe(maxAge)}`,
+      );
     }
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new TypeError(`${what}: "onError" must be a function, got ${describe(options.onError)}`);
@@ -213,7 +221,13 @@ export class RedisBackplane implements Backplane {
     this.#cluster = cluster;
     this.#keysOf = keysOf;
     this.maxGroups = maxIdSlots;
-    const readerSettings = { keysOf, blockTimeout, batchSize, report, observe: (id: string, parsed: readonly [number, number]) => this.#writer.observe(id, parsed) };
+    const readerSettings = {
+      keysOf,
+      blockTimeout,
+      batchSize,
+      report,
+      observe: (id: string, parsed: readonly [number, number]) => this.#writer.observe(id, parsed),
+    };
     this.#reader = cluster
       ? new ClusterReader(redis as RedisClusterLike, readerSettings)
       : new SingleReader(redis as RedisClientLike, readerSettings);
@@ -276,7 +290,8 @@ export class RedisBackplane implements Backplane {
     if (this.#closed) throw new TypeError("Cannot read history: the backplane is closed");
     if (!Array.isArray(topics)) throw new TypeError(`Cannot read history: "topics" must be an array, got ${describe(topics)}`);
     for (const topic of topics) this.#checkTopic(topic, "Cannot read history");
-    if (typeof afterId !== "string") throw new TypeError(`Cannot read history: "afterId" must be a string, got ${describe(afterId)}`);
+    if (typeof afterId !== "string")
+      throw new TypeError(`Cannot read history: "afterId" must be a string, got ${describe(afterId)}`);
     return this.#writer.history(topics, afterId);
   }
 
@@ -313,6 +328,7 @@ export class RedisBackplane implements Backplane {
       throw new RangeError(`${what}: "topic" must be at most ${this.#maxTopicBytes} bytes, got ${utf8Length(topic)} bytes`);
     }
     // Lone surrogates would become U+FFFD in the key, so two topics would share one stream.
-    if (LONE_SURROGATE.test(topic)) throw new TypeError(`${what}: "topic" must be well-formed Unicode, got ${JSON.stringify(topic)}`);
+    if (LONE_SURROGATE.test(topic))
+      throw new TypeError(`${what}: "topic" must be well-formed Unicode, got ${JSON.stringify(topic)}`);
   }
 }

@@ -47,10 +47,16 @@ export function beatEvent(now: number): BackplaneEvent {
 }
 
 /** A terminal entry, with the frame to send (if any) as its `event` and `data`. */
-export function endEvent(status: Exclude<StreamStatus, "active">, now: number, frame: BackplaneEvent | undefined): BackplaneEvent {
+export function endEvent(
+  status: Exclude<StreamStatus, "active">,
+  now: number,
+  frame: BackplaneEvent | undefined,
+): BackplaneEvent {
   const comment = `${END}${status} ${now}`;
   if (frame === undefined) return { comment };
-  return frame.event === undefined ? { comment, data: frame.data ?? "" } : { comment, event: frame.event, data: frame.data ?? "" };
+  return frame.event === undefined
+    ? { comment, data: frame.data ?? "" }
+    : { comment, event: frame.event, data: frame.data ?? "" };
 }
 
 /** What an entry of the frames topic is. */

@@ -53,7 +53,6 @@ type Outcome =
   | { readonly kind: "fail"; readonly info: FailureInfo }
   | { readonly kind: "seen"; readonly status: Exclude<StreamStatus, "active"> };
 
-
 /**
  * Starts a generation: subscribes to the frames topic (to hear a stop from any instance),
  * publishes the head and a first heartbeat, and resolves once it has, with the producer running

@@ -28,10 +28,7 @@ export interface StreamState {
  * is unknown, or has expired), or when its start has been trimmed (the backplane's bounds are
  * smaller than the stream's: `trimmed` is then true).
  */
-export async function readState(
-  backplane: Backplane,
-  topics: StreamTopics,
-): Promise<{ state?: StreamState; trimmed?: boolean }> {
+export async function readState(backplane: Backplane, topics: StreamTopics): Promise<{ state?: StreamState; trimmed?: boolean }> {
   const heads = await backplane.history([topics.head], UNKNOWN_ID);
   const head = heads.gone ? heads.lastId : heads.entries[heads.entries.length - 1]?.id;
   if (head === undefined) return {};

@@ -183,7 +183,8 @@ function positive(value: unknown, name: string, fallback: number): number {
 }
 
 function checkId(id: unknown, what: string): string {
-  if (typeof id !== "string" || id === "") throw new TypeError(`Cannot ${what}: "id" must be a non-empty string, got ${describe(id)}`);
+  if (typeof id !== "string" || id === "")
+    throw new TypeError(`Cannot ${what}: "id" must be a non-empty string, got ${describe(id)}`);
   return id;
 }
 
@@ -262,7 +263,8 @@ export class ResumableStreams {
     this.#streamMetrics = options.metrics === undefined ? undefined : resumableMetrics(options.metrics);
     this.#frames = { ...DEFAULT_TERMINAL_FRAMES, ...options.frame };
     this.#ownsBackplane = options.backplane === undefined;
-    this.#backplane = options.backplane ??
+    this.#backplane =
+      options.backplane ??
       new MemoryBackplane({
         // Frames, plus a heartbeat per `heartbeat` for an hour, plus the end.
         maxEvents: this.#maxFrames + Math.ceil(3_600_000 / this.#heartbeat) + 2,
@@ -329,7 +331,8 @@ export class ResumableStreams {
     const metrics = this.#metrics;
     if (metrics !== undefined) {
       const lastEventId = options.lastEventId ?? getLastEventId(request);
-      if (lastEventId !== undefined && lastEventId !== "") _record(metrics, "replay", "resumable", response.status === 204 ? "none" : "hit");
+      if (lastEventId !== undefined && lastEventId !== "")
+        _record(metrics, "replay", "resumable", response.status === 204 ? "none" : "hit");
     }
     return response;
   }
@@ -375,7 +378,9 @@ export class ResumableStreams {
       const { state, trimmed } = await readState(backplane, topics);
       if (trimmed) {
         this.#onError(
-          new RangeError(`Cannot resume stream ${JSON.stringify(id)}: the backplane no longer holds its start; raise its "maxEvents" or "maxAge"`),
+          new RangeError(
+            `Cannot resume stream ${JSON.stringify(id)}: the backplane no longer holds its start; raise its "maxEvents" or "maxAge"`,
+          ),
         );
       }
       if (state === undefined) return NO_CONTENT();
@@ -421,7 +426,8 @@ export class ResumableStreams {
       live: ended ? undefined : (listener) => backplane.subscribe(topics.frames, listener),
       gap: async () => {
         const history = await backplane.history([topics.frames], after);
-        if (history.gone) throw new RangeError(`Cannot follow stream ${JSON.stringify(id)}: the backplane no longer holds its frames`);
+        if (history.gone)
+          throw new RangeError(`Cannot follow stream ${JSON.stringify(id)}: the backplane no longer holds its frames`);
         return history.entries;
       },
       silence: 2 * this.#heartbeat,
@@ -526,4 +532,3 @@ export class ResumableStreams {
     return pending;
   }
 }
-

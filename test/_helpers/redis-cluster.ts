@@ -85,15 +85,30 @@ export class RedisCluster {
     await Promise.all(this.ports.map((port) => this.#spawn(port, nodeTimeout)));
     const create = spawnSync(
       REDIS_CLI,
-      ["--cluster", "create", ...this.ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", String(replicas), "--cluster-yes"],
+      [
+        "--cluster",
+        "create",
+        ...this.ports.map((port) => `127.0.0.1:${port}`),
+        "--cluster-replicas",
+        String(replicas),
+        "--cluster-yes",
+      ],
       { encoding: "utf8" },
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
-    await this.waitUntil(() => this.ports.every((port) => cli(port, "cluster", "info").includes("cluster_state:ok")), "cluster_state:ok");
+    await this.waitUntil(
+      () => this.ports.every((port) => cli(port, "cluster", "info").includes("cluster_state:ok")),
+      "cluster_state:ok",
+    );
     if (replicas > 0) {
       // Replicas must have synced before a failover can promote them.
       await this.waitUntil(
-        () => this.ports.every((port) => !cli(port, "info", "replication").includes("role:slave") || cli(port, "info", "replication").includes("master_link_status:up")),
+        () =>
+          this.ports.every(
+            (port) =>
+              !cli(port, "info", "replication").includes("role:slave") ||
+              cli(port, "info", "replication").includes("master_link_status:up"),
+          ),
         "replicas in sync",
       );
     }
@@ -102,7 +117,16 @@ export class RedisCluster {
   #spawn(port: number, nodeTimeout: number): Promise<void> {
     const dir = join(this.#dir, String(port));
     spawnSync("mkdir", ["-p", dir]);
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+    ];
     args.push("--cluster-node-timeout", String(nodeTimeout), "--dir", dir, "--save", "", "--appendonly", "no", "--logfile", "");
     const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.#processes.set(port, child);

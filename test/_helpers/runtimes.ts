@@ -166,7 +166,14 @@ export async function startApp(runtime: RuntimeName): Promise<RunningServer> {
       });
     }
     case "deno":
-      return startProcess(binary("deno"), ["run", "--quiet", "--no-lock", "--allow-net", "--allow-env", "test/runtimes/deno-server.ts"]);
+      return startProcess(binary("deno"), [
+        "run",
+        "--quiet",
+        "--no-lock",
+        "--allow-net",
+        "--allow-env",
+        "test/runtimes/deno-server.ts",
+      ]);
     case "bun":
       return startProcess(binary("bun"), ["run", "test/runtimes/bun-server.ts"]);
     case "workerd":

@@ -13,15 +13,22 @@ describe.skipIf(!available("workerd"))("ResumableStreamObject on workerd", () =>
   let base: string;
   const open: Subscription[] = [];
   const start = async (stream: string, count: number): Promise<Subscription> => {
-    const subscription = await Subscription.open(`${base}/?stream=${stream}`, { "content-type": "application/json" }, {
-      method: "POST",
-      body: JSON.stringify({ tokens: count }),
-    });
+    const subscription = await Subscription.open(
+      `${base}/?stream=${stream}`,
+      { "content-type": "application/json" },
+      {
+        method: "POST",
+        body: JSON.stringify({ tokens: count }),
+      },
+    );
     open.push(subscription);
     return subscription;
   };
   const resume = async (stream: string, lastEventId?: string): Promise<Subscription> => {
-    const subscription = await Subscription.open(`${base}/?stream=${stream}`, lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId });
+    const subscription = await Subscription.open(
+      `${base}/?stream=${stream}`,
+      lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId },
+    );
     open.push(subscription);
     return subscription;
   };

@@ -55,7 +55,12 @@ function stateOf(storage: DurableObjectStorageLike): DurableObjectStateLike {
 }
 
 async function loaded(storage: MemoryStorage, options = {}): Promise<DurableObjectBackplane> {
-  const backplane = new DurableObjectBackplane(stateOf(storage), { onError: (error) => { throw error; }, ...options });
+  const backplane = new DurableObjectBackplane(stateOf(storage), {
+    onError: (error) => {
+      throw error;
+    },
+    ...options,
+  });
   await backplane.ready;
   return backplane;
 }
@@ -314,7 +319,9 @@ describe("hubRouter and publishTo", () => {
 
   it("publishes a validated, serialised event to the topic's object", async () => {
     const seen: { name: string; request: Request }[] = [];
-    expect(await publishTo(namespace(seen), "user:ann", { event: "direct", data: { text: "hi" } }, { objectName: "chat" })).toBe("42");
+    expect(await publishTo(namespace(seen), "user:ann", { event: "direct", data: { text: "hi" } }, { objectName: "chat" })).toBe(
+      "42",
+    );
     expect(seen[0]!.name).toBe("chat");
     expect(new URL(seen[0]!.request.url).searchParams.get("topic")).toBe("user:ann");
     expect(await seen[0]!.request.json()).toEqual({ event: "direct", data: '{"text":"hi"}' });
@@ -336,12 +343,18 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
   let base: string;
   const open: Subscription[] = [];
   const subscribe = async (path: string, lastEventId?: string): Promise<Subscription> => {
-    const subscription = await Subscription.open(`${base}${path}`, lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId });
+    const subscription = await Subscription.open(
+      `${base}${path}`,
+      lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId },
+    );
     open.push(subscription);
     return subscription;
   };
   const publish = async (topic: string, event: object): Promise<string> => {
-    const response = await fetch(`${base}/events?topic=${encodeURIComponent(topic)}`, { method: "POST", body: JSON.stringify(event) });
+    const response = await fetch(`${base}/events?topic=${encodeURIComponent(topic)}`, {
+      method: "POST",
+      body: JSON.stringify(event),
+    });
     expect(response.status).toBe(200);
     return ((await response.json()) as { id: string }).id;
   };
@@ -349,7 +362,11 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
     (await fetch(`${base}/count?topic=${encodeURIComponent(topic)}`)).json() as Promise<{ size: number; count: number }>;
 
   beforeAll(async () => {
-    worker = await startDurableObjectWorker("test/adapters/cloudflare/worker.ts", { name: "cloudflare-hub", className: "TestHub", binding: "HUB" });
+    worker = await startDurableObjectWorker("test/adapters/cloudflare/worker.ts", {
+      name: "cloudflare-hub",
+      className: "TestHub",
+      binding: "HUB",
+    });
     base = worker.server.url;
   });
   afterEach(() => {
@@ -378,7 +395,10 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
     const chat = await subscribe("/chat?topic=room&topic=user:ann");
     await publish("apart-b", { data: "elsewhere" });
     await fetch(`${base}/worker-publish?topic=user:ann&object=chat&event=direct&json=%22psst%22`);
-    const room = await fetch(`${base}/chat?topic=room`, { method: "POST", body: JSON.stringify({ event: "broadcast", data: "hi all" }) });
+    const room = await fetch(`${base}/chat?topic=room`, {
+      method: "POST",
+      body: JSON.stringify({ event: "broadcast", data: "hi all" }),
+    });
     expect(room.status).toBe(200);
     await publish("apart-a", { data: "here" });
     expect((await chat.count(2)).map((m) => `${m.type}:${m.data}`)).toEqual(["direct:psst", "broadcast:hi all"]);
@@ -401,7 +421,11 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
   });
 
   it("replays from storage after the object is evicted and after workerd restarts, and never reuses an id", async () => {
-    const ids = [await publish("durable", { data: "a" }), await publish("durable", { data: "b" }), await publish("durable", { data: "c" })];
+    const ids = [
+      await publish("durable", { data: "a" }),
+      await publish("durable", { data: "b" }),
+      await publish("durable", { data: "c" }),
+    ];
     expect((await fetch(`${base}/evict?topic=durable`)).status).toBe(500); // abort() throws in the request that calls it
     const afterEviction = await subscribe("/events?topic=durable", ids[0]);
     expect((await afterEviction.count(2)).map((m) => [m.data, m.lastEventId])).toEqual([
@@ -463,7 +487,10 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
   it("answers invalid publishes with 400, 405 or 413 and the reason", async () => {
     const post = (body: string, query = "?topic=bad") => fetch(`${base}/events${query}`, { method: "POST", body });
     const invalid = await post(JSON.stringify({ event: "a\nb", data: "x" }));
-    expect([invalid.status, await invalid.text()]).toEqual([400, 'Cannot encode event: "event" must not contain CR or LF, got "a\\nb"']);
+    expect([invalid.status, await invalid.text()]).toEqual([
+      400,
+      'Cannot encode event: "event" must not contain CR or LF, got "a\\nb"',
+    ]);
     expect((await post("not json")).status).toBe(400);
     expect(await (await post("[1]")).text()).toBe("Cannot publish: the body must be a JSON event object, got an array");
     expect((await post(JSON.stringify({ data: "x".repeat(200_000) }))).status).toBe(413);
@@ -471,6 +498,9 @@ describe.skipIf(!available("workerd"))("SSEHubObject on workerd", () => {
     const put = await fetch(`${base}/events?topic=bad`, { method: "PUT", body: "{}" });
     expect([put.status, put.headers.get("allow")]).toEqual([405, "GET, POST"]);
     const fromWorker = await fetch(`${base}/worker-publish?topic=&json=1`);
-    expect(await fromWorker.json()).toEqual({ name: "TypeError", message: 'Cannot publish: "topic" must be a non-empty string, got the string ""' });
+    expect(await fromWorker.json()).toEqual({
+      name: "TypeError",
+      message: 'Cannot publish: "topic" must be a non-empty string, got the string ""',
+    });
   });
 });

@@ -16,9 +16,15 @@ app.get("/greet", (c) => {
     await stream.send({ id: "2", data: "bye" });
   });
 });
-app.get("/handler", sseHandler(async (stream) => {
-  await stream.send({ data: "from sseHandler" });
-}, { headers: { "X-Option": "1" } }));
+app.get(
+  "/handler",
+  sseHandler(
+    async (stream) => {
+      await stream.send({ data: "from sseHandler" });
+    },
+    { headers: { "X-Option": "1" } },
+  ),
+);
 
 type Server = ReturnType<typeof serve>;
 const listen = (options: Parameters<typeof serve>[0]) =>
@@ -99,10 +105,15 @@ describe("the Hono helper on @hono/node-server: the direct path to the Node resp
     if (c.req.query("late") !== undefined) c.header("X-Late", "yes");
   });
   fast.get("/many", (c) =>
-    sse(c, async (stream) => {
-      const n = Number(c.req.query("n"));
-      for (let i = 1; i <= n; i++) await stream.send({ id: String(i), data: { i } });
-    }, { keepAlive: false }));
+    sse(
+      c,
+      async (stream) => {
+        const n = Number(c.req.query("n"));
+        for (let i = 1; i <= n; i++) await stream.send({ id: String(i), data: { i } });
+      },
+      { keepAlive: false },
+    ),
+  );
   fast.get("/forever", (c) => sseKeepOpen(c));
   // A middleware that transforms the body: the stream must be read through it, not around it.
   fast.use("/upper", async (c, next) => {
@@ -117,12 +128,16 @@ describe("the Hono helper on @hono/node-server: the direct path to the Node resp
   fast.get("/upper", (c) => sse(c, (stream) => stream.send({ data: "shout" }), { keepAlive: false }));
 
   function sseKeepOpen(c: Context): Response {
-    return sse(c, async (stream) => {
-      stream.signal.addEventListener("abort", () => ended.aborts++);
-      void stream.closed.then(() => ended.closed++);
-      await stream.send({ data: "first" });
-      await stream.closed;
-    }, { keepAlive: false });
+    return sse(
+      c,
+      async (stream) => {
+        stream.signal.addEventListener("abort", () => ended.aborts++);
+        void stream.closed.then(() => ended.closed++);
+        await stream.send({ data: "first" });
+        await stream.closed;
+      },
+      { keepAlive: false },
+    );
   }
 
   let server: { server: Server; port: number };

@@ -81,9 +81,13 @@ describe("toNodeListener", () => {
     const count = 20_000;
     const { counter, wrapped } = countingWrites(
       toNodeListener((request) =>
-        sseResponse(request, async (stream) => {
-          for (let i = 1; i <= count; i++) await stream.send({ id: i, data: `event ${i}` });
-        }, { keepAlive: false }),
+        sseResponse(
+          request,
+          async (stream) => {
+            for (let i = 1; i <= count; i++) await stream.send({ id: i, data: `event ${i}` });
+          },
+          { keepAlive: false },
+        ),
       ),
     );
     const url = await listen(wrapped);
@@ -133,7 +137,9 @@ describe("toNodeListener", () => {
     const onUnsubscribe = vi.fn();
     const hub = new SSEHub({ onUnsubscribe });
     const url = await listen(toNodeListener((request) => hub.subscribe(request)));
-    const clients = await Promise.all([1, 2, 3].map(() => new Promise<IncomingMessage>((resolve) => httpRequest(`${url}/?topic=news`, resolve).end())));
+    const clients = await Promise.all(
+      [1, 2, 3].map(() => new Promise<IncomingMessage>((resolve) => httpRequest(`${url}/?topic=news`, resolve).end())),
+    );
     await until(() => hub.count("news") === 3);
     const texts = clients.map((res) => {
       const box = { text: "" };
@@ -195,7 +201,11 @@ describe("toNodeListener", () => {
         }),
       ),
     );
-    const response = await fetch(`${url}/echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x".repeat(200_000) });
+    const response = await fetch(`${url}/echo`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "x".repeat(200_000),
+    });
     expect(await response.json()).toEqual({ method: "POST", path: "/echo", type: "text/plain", body: "x".repeat(200_000) });
   });
 
@@ -249,7 +259,10 @@ describe("writeNodeResponse", () => {
     const done = vi.fn();
     const url = await listen((_req, res) => {
       const stream = new SSEStream({ keepAlive: false });
-      void stream.send({ data: "a" }).then(() => stream.send({ data: "b" })).then(() => stream.close());
+      void stream
+        .send({ data: "a" })
+        .then(() => stream.send({ data: "b" }))
+        .then(() => stream.close());
       void writeNodeResponse(stream.toResponse(), res).then(done);
     });
     expect(await (await fetch(url)).text()).toBe("data: a\n\ndata: b\n\n");

@@ -13,17 +13,20 @@ export function routeServer(): { route: (handler: Handler) => string } {
   let count = 0;
   beforeAll(async () => {
     await new Promise<void>((resolve) => {
-      server = serve({
-        port: 0,
-        hostname: "127.0.0.1",
-        fetch: (request) => {
-          const handler = routes.get(new URL(request.url).pathname);
-          return handler ? handler(request) : new Response("not found", { status: 404 });
+      server = serve(
+        {
+          port: 0,
+          hostname: "127.0.0.1",
+          fetch: (request) => {
+            const handler = routes.get(new URL(request.url).pathname);
+            return handler ? handler(request) : new Response("not found", { status: 404 });
+          },
         },
-      }, (info) => {
-        origin = `http://127.0.0.1:${info.port}`;
-        resolve();
-      });
+        (info) => {
+          origin = `http://127.0.0.1:${info.port}`;
+          resolve();
+        },
+      );
     });
   });
   afterAll(async () => {

@@ -22,14 +22,17 @@ function route(handler: Handler): string {
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => {
-    server = serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch: (request) => routes.get(new URL(request.url).pathname)?.(request) ?? new Response("not found", { status: 404 }),
-    }, (info) => {
-      origin = `http://127.0.0.1:${info.port}`;
-      resolve();
-    });
+    server = serve(
+      {
+        port: 0,
+        hostname: "127.0.0.1",
+        fetch: (request) => routes.get(new URL(request.url).pathname)?.(request) ?? new Response("not found", { status: 404 }),
+      },
+      (info) => {
+        origin = `http://127.0.0.1:${info.port}`;
+        resolve();
+      },
+    );
   });
 });
 
@@ -39,13 +42,21 @@ afterAll(async () => {
 });
 
 const sse = (request: Request, events: SSEEvent[], hold = false) =>
-  sseResponse(request, async (stream) => {
-    for (const event of events) await stream.send(event);
-    if (hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
-  }, { keepAlive: false, retry: 10 });
+  sseResponse(
+    request,
+    async (stream) => {
+      for (const event of events) await stream.send(event);
+      if (hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
+    },
+    { keepAlive: false, retry: 10 },
+  );
 
 /** Records the events of `source` as short strings, and resolves when `until` matches one. */
-function record(source: EventSource, types: string[], until: (entry: string) => boolean): { log: string[]; done: Promise<string[]> } {
+function record(
+  source: EventSource,
+  types: string[],
+  until: (entry: string) => boolean,
+): { log: string[]; done: Promise<string[]> } {
   const log: string[] = [];
   let resolve!: (log: string[]) => void;
   const done = new Promise<string[]>((r) => {
@@ -53,9 +64,10 @@ function record(source: EventSource, types: string[], until: (entry: string) => 
   });
   for (const type of types) {
     source.addEventListener(type, (event: Event) => {
-      const entry = event instanceof MessageEvent
-        ? `${event.type}:${event.data}:${event.lastEventId}`
-        : `${event.type}@${["CONNECTING", "OPEN", "CLOSED"][source.readyState]}`;
+      const entry =
+        event instanceof MessageEvent
+          ? `${event.type}:${event.data}:${event.lastEventId}`
+          : `${event.type}@${["CONNECTING", "OPEN", "CLOSED"][source.readyState]}`;
       log.push(entry);
       if (until(entry)) resolve(log);
     });
@@ -65,7 +77,9 @@ function record(source: EventSource, types: string[], until: (entry: string) => 
 
 describe("EventSource", () => {
   it("dispatches open, messages and named events as MessageEvents", async () => {
-    const url = route((request) => sse(request, [{ data: "hello" }, { event: "price", data: "189.5", id: "7" }, { data: "line 1\nline 2" }], true));
+    const url = route((request) =>
+      sse(request, [{ data: "hello" }, { event: "price", data: "189.5", id: "7" }, { data: "line 1\nline 2" }], true),
+    );
     const source = new EventSource(url);
     expect(source.readyState).toBe(EventSource.CONNECTING);
     expect(source.url).toBe(url);
@@ -113,7 +127,10 @@ describe("EventSource", () => {
   });
 
   it("fails the connection on 204 and on a wrong content type", async () => {
-    for (const response of [() => new Response(null, { status: 204 }), () => new Response("data: x\n\n", { headers: { "content-type": "text/html" } })]) {
+    for (const response of [
+      () => new Response(null, { status: 204 }),
+      () => new Response("data: x\n\n", { headers: { "content-type": "text/html" } }),
+    ]) {
       const source = new EventSource(route(response));
       const { done } = record(source, ["open", "message", "error"], (entry) => entry.startsWith("error"));
       expect(await done).toEqual(["error@CLOSED"]);
@@ -208,6 +225,8 @@ describe("EventSource", () => {
   });
 
   it("throws a SyntaxError DOMException for an invalid URL", () => {
-    expect(() => new EventSource("http://[bad")).toThrow(expect.objectContaining({ name: "SyntaxError", message: 'Cannot create EventSource: invalid URL, got "http://[bad"' }));
+    expect(() => new EventSource("http://[bad")).toThrow(
+      expect.objectContaining({ name: "SyntaxError", message: 'Cannot create EventSource: invalid URL, got "http://[bad"' }),
+    );
   });
 });

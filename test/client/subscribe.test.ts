@@ -28,17 +28,20 @@ function route(handler: Handler): string {
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => {
-    server = serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch: (request) => {
-        const handler = routes.get(new URL(request.url).pathname);
-        return handler ? handler(request) : new Response("not found", { status: 404 });
+    server = serve(
+      {
+        port: 0,
+        hostname: "127.0.0.1",
+        fetch: (request) => {
+          const handler = routes.get(new URL(request.url).pathname);
+          return handler ? handler(request) : new Response("not found", { status: 404 });
+        },
       },
-    }, (info) => {
-      origin = `http://127.0.0.1:${info.port}`;
-      resolve();
-    });
+      (info) => {
+        origin = `http://127.0.0.1:${info.port}`;
+        resolve();
+      },
+    );
   });
 });
 
@@ -71,10 +74,14 @@ function counter<T>(n: number): { values: T[]; push: (value: T) => void; reached
 }
 
 const sse = (request: Request, events: SSEEvent[], options: { retry?: number; hold?: boolean } = {}) =>
-  sseResponse(request, async (stream) => {
-    for (const event of events) await stream.send(event);
-    if (options.hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
-  }, { keepAlive: false, retry: options.retry });
+  sseResponse(
+    request,
+    async (stream) => {
+      for (const event of events) await stream.send(event);
+      if (options.hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
+    },
+    { keepAlive: false, retry: options.retry },
+  );
 
 const fast = { retry: 10, backoff: { jitter: 0 } };
 
@@ -91,7 +98,11 @@ describe("subscribe reconnects as EventSource does", () => {
   it("resumes with Last-Event-ID after the server closes the stream, and gets the missed events", async () => {
     // A log of events with non-ASCII ids; each connection sends what follows its Last-Event-ID,
     // two at most, then ends the response, as a server restarting would.
-    const log: SSEEvent[] = ["évt-1", "évt-2", "évt-3", "日本-4", "🎉-5"].map((id, i) => ({ id, event: "tick", data: `n${i + 1}` }));
+    const log: SSEEvent[] = ["évt-1", "évt-2", "évt-3", "日本-4", "🎉-5"].map((id, i) => ({
+      id,
+      event: "tick",
+      data: `n${i + 1}`,
+    }));
     const seen: { raw: string | null; decoded: string | undefined; accept: string | null; cacheControl: string | null }[] = [];
     const url = route((request) => {
       seen.push({
@@ -135,7 +146,10 @@ describe("subscribe reconnects as EventSource does", () => {
       return sse(request, [{ data: `c${++connections}` }], { retry: 150 });
     });
     const retries: RetryInfo[] = [];
-    const messages = await collect(subscribe(url, { retry: 60_000, backoff: { jitter: 0 }, onRetry: (info) => retries.push(info) }), 2);
+    const messages = await collect(
+      subscribe(url, { retry: 60_000, backoff: { jitter: 0 }, onRetry: (info) => retries.push(info) }),
+      2,
+    );
     expect(messages.map((m) => m.data)).toEqual(["c1", "c2"]);
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatchObject({ attempt: 1, delay: 150 });
@@ -180,13 +194,16 @@ describe("subscribe reconnects as EventSource does", () => {
   it("fails on a wrong content type, and accepts the right one in any case with parameters", async () => {
     const wrong = route(() => new Response("data: x\n\n", { headers: { "content-type": "text/plain" } }));
     const failure = await collect(subscribe(wrong, fast)).catch((error: unknown) => error);
-    expect(ResponseError.is(failure) && failure.message).toBe('Cannot open event stream: expected content type "text/event-stream", got "text/plain"');
+    expect(ResponseError.is(failure) && failure.message).toBe(
+      'Cannot open event stream: expected content type "text/event-stream", got "text/plain"',
+    );
 
     // (@hono/node-server adds a content type when there is none: a fetch double can leave it out.)
     const missing: FetchLike = () => Promise.resolve({ status: 200, headers: new Headers(), body: null });
-    expect((await collect(subscribe("http://example.test/", { ...fast, fetch: missing })).catch((error: unknown) => error) as Error).message).toBe(
-      'Cannot open event stream: expected content type "text/event-stream", got none',
-    );
+    expect(
+      ((await collect(subscribe("http://example.test/", { ...fast, fetch: missing })).catch((error: unknown) => error)) as Error)
+        .message,
+    ).toBe('Cannot open event stream: expected content type "text/event-stream", got none');
 
     const odd = route(() => new Response("data: x\n\n", { headers: { "content-type": " Text/Event-Stream ; charset=UTF-8" } }));
     expect(await collect(subscribe(odd, fast), 1)).toEqual([{ type: "message", data: "x", lastEventId: "" }]);
@@ -194,7 +211,9 @@ describe("subscribe reconnects as EventSource does", () => {
 
   it("retries a refused response when shouldRetry says so, with backoff", async () => {
     let requests = 0;
-    const url = route((request) => (++requests < 3 ? new Response("busy", { status: 503 }) : sse(request, [{ data: "finally" }])));
+    const url = route((request) =>
+      ++requests < 3 ? new Response("busy", { status: 503 }) : sse(request, [{ data: "finally" }]),
+    );
     const retries: number[] = [];
     const messages = await collect(
       subscribe(url, {
@@ -214,7 +233,10 @@ describe("subscribe reconnects as EventSource does", () => {
         return new Response("unauthorized", { status: 401 });
       }
       const { prompt } = (await request.json()) as { prompt: string };
-      return sse(request, [...prompt.split(" ").map((word) => ({ event: "token", data: JSON.stringify({ word }) })), { data: "[DONE]" }]);
+      return sse(request, [
+        ...prompt.split(" ").map((word) => ({ event: "token", data: JSON.stringify({ word }) })),
+        { data: "[DONE]" },
+      ]);
     });
     const tokens: string[] = [];
     const subscription = subscribe(url, {
@@ -265,7 +287,9 @@ describe("subscribe reconnects as EventSource does", () => {
   });
 
   it("only reports to onError: what it returns or throws changes nothing", async () => {
-    const url = route((request) => (request.headers.get("last-event-id") ? new Response("gone", { status: 410 }) : sse(request, [{ id: "1", data: "x" }])));
+    const url = route((request) =>
+      request.headers.get("last-event-id") ? new Response("gone", { status: 410 }) : sse(request, [{ id: "1", data: "x" }]),
+    );
     const reported: unknown[] = [];
     const subscription = subscribe(url, {
       ...fast,
@@ -285,10 +309,14 @@ describe("subscribe stops at once when told to", () => {
   it("closes the server-side stream when the loop is left", async () => {
     const serverClosed = deferred();
     const url = route((request) =>
-      sseResponse(request, async (stream: SSEStream) => {
-        stream.signal.addEventListener("abort", () => serverClosed.resolve());
-        for (let i = 0; !stream.signal.aborted; i++) await stream.send({ data: String(i) });
-      }, { keepAlive: false })
+      sseResponse(
+        request,
+        async (stream: SSEStream) => {
+          stream.signal.addEventListener("abort", () => serverClosed.resolve());
+          for (let i = 0; !stream.signal.aborted; i++) await stream.send({ data: String(i) });
+        },
+        { keepAlive: false },
+      ),
     );
     const subscription = subscribe(url, fast);
     let count = 0;
@@ -409,7 +437,9 @@ describe("subscribe decodes and bounds messages", () => {
   it("decodes base64 data", async () => {
     const encoded = btoa(String.fromCharCode(...new TextEncoder().encode("héllo\nwörld")));
     const url = route((request) => sse(request, [{ data: encoded.slice(0, 6) + "\n" + encoded.slice(6) }]));
-    expect(await collect(subscribe(url, { ...fast, decode: "base64" }), 1)).toEqual([{ type: "message", data: "héllo\nwörld", lastEventId: "" }]);
+    expect(await collect(subscribe(url, { ...fast, decode: "base64" }), 1)).toEqual([
+      { type: "message", data: "héllo\nwörld", lastEventId: "" },
+    ]);
   });
 
   it("ends with a SyntaxError on data that is not base64, unless onInvalid skips it", async () => {
@@ -419,7 +449,10 @@ describe("subscribe decodes and bounds messages", () => {
     expect((failure as Error).message).toBe('Cannot decode message data: it is not base64, got "not base64!"');
 
     const reported: unknown[] = [];
-    const skipped = await collect(subscribe(url, { ...fast, decode: "base64", onInvalid: "skip", onError: (e) => reported.push(e) }), 1);
+    const skipped = await collect(
+      subscribe(url, { ...fast, decode: "base64", onInvalid: "skip", onError: (e) => reported.push(e) }),
+      1,
+    );
     expect(skipped.map((m) => m.data)).toEqual(["ok"]);
     expect(reported).toHaveLength(1);
     expect(reported[0]).toBeInstanceOf(SyntaxError);
@@ -453,7 +486,12 @@ describe("subscribe backs off while reconnections fail", () => {
       onRetry: (info) => retries.push(info),
     });
     const failure = await collect(subscription).catch((error: unknown) => error);
-    expect(retries.map((r) => [r.attempt, r.delay])).toEqual([[1, 2], [2, 6], [3, 18], [4, 25]]);
+    expect(retries.map((r) => [r.attempt, r.delay])).toEqual([
+      [1, 2],
+      [2, 6],
+      [3, 18],
+      [4, 25],
+    ]);
     expect(RetryLimitError.is(failure)).toBe(true);
     const error = failure as RetryLimitError;
     expect(error.attempts).toBe(4);
@@ -464,23 +502,27 @@ describe("subscribe backs off while reconnections fail", () => {
 
   it("grows from 1 ms when the reconnection time is 0, so failures never busy-loop", async () => {
     const delays: number[] = [];
-    await collect(subscribe("http://127.0.0.1:9/", {
-      fetch: refused,
-      retry: 0,
-      backoff: { jitter: 0, maxAttempts: 4 },
-      onRetry: (info) => delays.push(info.delay),
-    })).catch(() => {});
+    await collect(
+      subscribe("http://127.0.0.1:9/", {
+        fetch: refused,
+        retry: 0,
+        backoff: { jitter: 0, maxAttempts: 4 },
+        onRetry: (info) => delays.push(info.delay),
+      }),
+    ).catch(() => {});
     expect(delays).toEqual([0, 2, 4, 8]);
   });
 
   it("adds jitter on top: delays between the delay and (1 + jitter) × delay", async () => {
     const delays: number[] = [];
-    await collect(subscribe("http://127.0.0.1:9/", {
-      fetch: refused,
-      retry: 1,
-      backoff: { factor: 2, jitter: 0.5, maxAttempts: 5 },
-      onRetry: (info) => delays.push(info.delay),
-    })).catch(() => {});
+    await collect(
+      subscribe("http://127.0.0.1:9/", {
+        fetch: refused,
+        retry: 1,
+        backoff: { factor: 2, jitter: 0.5, maxAttempts: 5 },
+        onRetry: (info) => delays.push(info.delay),
+      }),
+    ).catch(() => {});
     expect(delays).toHaveLength(5);
     delays.forEach((delay, i) => {
       expect(delay).toBeGreaterThanOrEqual(2 ** i);
@@ -505,13 +547,18 @@ describe("subscribe backs off while reconnections fail", () => {
       return Promise.resolve(new Response(body(step === "hold"), { headers: { "content-type": "text/event-stream" } }));
     };
     const delays: number[] = [];
-    const messages = await collect(subscribe("http://example.test/", { fetch, retry: 10, backoff: { jitter: 0 }, onRetry: (i) => delays.push(i.delay) }), 2);
+    const messages = await collect(
+      subscribe("http://example.test/", { fetch, retry: 10, backoff: { jitter: 0 }, onRetry: (i) => delays.push(i.delay) }),
+      2,
+    );
     expect(messages.map((m) => m.data)).toEqual(["3", "5"]);
     expect(delays).toEqual([10, 20, 100, 20]);
   });
 
   it("with maxAttempts 0, ends with the connection's error instead of retrying", async () => {
-    const failure = await collect(subscribe("http://127.0.0.1:9/", { fetch: refused, backoff: { maxAttempts: 0 } })).catch((error: unknown) => error);
+    const failure = await collect(subscribe("http://127.0.0.1:9/", { fetch: refused, backoff: { maxAttempts: 0 } })).catch(
+      (error: unknown) => error,
+    );
     expect(ConnectionError.is(failure) && failure.kind).toBe("fetch");
   });
 });
@@ -522,12 +569,15 @@ describe("subscribe as an iterable", () => {
     const fetch: FetchLike = () =>
       Promise.resolve(
         new Response(
-          new ReadableStream<Uint8Array>({
-            pull(controller) {
-              pulls++;
-              controller.enqueue(new TextEncoder().encode(`data: ${pulls}\n\n`));
+          new ReadableStream<Uint8Array>(
+            {
+              pull(controller) {
+                pulls++;
+                controller.enqueue(new TextEncoder().encode(`data: ${pulls}\n\n`));
+              },
             },
-          }, { highWaterMark: 0 }),
+            { highWaterMark: 0 },
+          ),
           { headers: { "content-type": "text/event-stream" } },
         ),
       );
@@ -556,14 +606,18 @@ describe("subscribe as an iterable", () => {
   it("can be iterated once", () => {
     const subscription = subscribe("http://127.0.0.1:9/", { fetch: () => new Promise(() => {}) });
     subscription[Symbol.asyncIterator]();
-    expect(() => subscription[Symbol.asyncIterator]()).toThrow(new TypeError("Cannot iterate subscription: it is already being iterated"));
+    expect(() => subscription[Symbol.asyncIterator]()).toThrow(
+      new TypeError("Cannot iterate subscription: it is already being iterated"),
+    );
     subscription.close();
   });
 
   it("refuses bad options with TypeError and RangeError", () => {
     const fetch: FetchLike = () => new Promise(() => {});
     expect(() => subscribe(42 as never)).toThrow(TypeError);
-    expect(() => subscribe("http://x/", { fetch, retry: -1 })).toThrow(new RangeError('Cannot subscribe: "retry" must be a number at least 0, got -1'));
+    expect(() => subscribe("http://x/", { fetch, retry: -1 })).toThrow(
+      new RangeError('Cannot subscribe: "retry" must be a number at least 0, got -1'),
+    );
     expect(() => subscribe("http://x/", { fetch, backoff: { jitter: 2 } })).toThrow(RangeError);
     expect(() => subscribe("http://x/", { fetch, backoff: { factor: 0.5 } })).toThrow(RangeError);
     expect(() => subscribe("http://x/", { fetch, decode: "hex" as never })).toThrow(TypeError);

@@ -8,8 +8,8 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { EventSource } from "../../src/client/event-source.ts";
 import { subscribe } from "../../src/client/subscribe.ts";
-import type { SSEEvent } from "../../src/core/event.ts";
 import { EventGate } from "../../src/core/_event-gate.ts";
+import type { SSEEvent } from "../../src/core/event.ts";
 import { checkTypedEvent, defineEvents, EventValidationError } from "../../src/core/events.ts";
 import { sseResponse } from "../../src/core/response.ts";
 import { routeServer } from "./_route-server.ts";
@@ -20,10 +20,14 @@ const { route } = routeServer();
 /** A stream that sends `events` untyped (as a server that broke the contract would), then holds. */
 const raw = (events: SSEEvent[], hold = true) =>
   route((request) =>
-    sseResponse(request, async (stream) => {
-      for (const event of events) await stream.send(event);
-      if (hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
-    }, { keepAlive: false })
+    sseResponse(
+      request,
+      async (stream) => {
+        for (const event of events) await stream.send(event);
+        if (hold) await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
+      },
+      { keepAlive: false },
+    ),
   );
 
 async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
@@ -44,23 +48,27 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
     it("writes valid events with the schema's output, and refuses an invalid or unknown one before a byte is written", async () => {
       const outcomes: unknown[] = [];
       const url = route((request) =>
-        sseResponse(request, async (stream) => {
-          const attempts: SSEEvent[] = [
-            { event: "price", id: "1", data: { symbol: "AAPL", price: 189.5 } },
-            { event: "price", id: "2", data: { symbol: "AMZN", price: "cheap" } },
-            { event: "weather", data: { sky: "blue" } },
-            { data: "no name: the message key" },
-            { retry: 2000 },
-            { event: "chat", data: { from: "ann", text: "hi" } },
-          ];
-          for (const event of attempts) {
-            try {
-              outcomes.push(await stream.send(await checkTypedEvent(lib.events, event)));
-            } catch (error) {
-              outcomes.push(error);
+        sseResponse(
+          request,
+          async (stream) => {
+            const attempts: SSEEvent[] = [
+              { event: "price", id: "1", data: { symbol: "AAPL", price: 189.5 } },
+              { event: "price", id: "2", data: { symbol: "AMZN", price: "cheap" } },
+              { event: "weather", data: { sky: "blue" } },
+              { data: "no name: the message key" },
+              { retry: 2000 },
+              { event: "chat", data: { from: "ann", text: "hi" } },
+            ];
+            for (const event of attempts) {
+              try {
+                outcomes.push(await stream.send(await checkTypedEvent(lib.events, event)));
+              } catch (error) {
+                outcomes.push(error);
+              }
             }
-          }
-        }, { keepAlive: false })
+          },
+          { keepAlive: false },
+        ),
       );
       const text = await (await fetch(url)).text();
       expect(text).toBe(
@@ -84,17 +92,23 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
     it("validates asynchronously and keeps the order of sends that were not awaited", async () => {
       const outcomes: unknown[] = [];
       const url = route((request) =>
-        sseResponse(request, async (stream) => {
-          const gate = new EventGate(lib.slow);
-          // n = 1 takes longest to validate; n = -1 fails; none of the sends is awaited alone.
-          const sends = [1, 2, -1, 3].map((n) =>
-            gate.pass({ event: "tick", data: { n } }, (event) => stream.send(event)).then(
-              (sent) => outcomes.push(sent),
-              (error: unknown) => outcomes.push(error),
-            )
-          );
-          await Promise.all(sends);
-        }, { keepAlive: false })
+        sseResponse(
+          request,
+          async (stream) => {
+            const gate = new EventGate(lib.slow);
+            // n = 1 takes longest to validate; n = -1 fails; none of the sends is awaited alone.
+            const sends = [1, 2, -1, 3].map((n) =>
+              gate
+                .pass({ event: "tick", data: { n } }, (event) => stream.send(event))
+                .then(
+                  (sent) => outcomes.push(sent),
+                  (error: unknown) => outcomes.push(error),
+                ),
+            );
+            await Promise.all(sends);
+          },
+          { keepAlive: false },
+        ),
       );
       const text = await (await fetch(url)).text();
       expect(text).toBe('event: tick\ndata: {"n":1}\n\nevent: tick\ndata: {"n":2}\n\nevent: tick\ndata: {"n":3}\n\n');
@@ -122,7 +136,10 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
     });
 
     it("ends with the EventValidationError of an invalid message by default", async () => {
-      const url = raw([{ event: "price", data: { symbol: "AAPL", price: 1 } }, { event: "price", data: { symbol: "AAPL" } }]);
+      const url = raw([
+        { event: "price", data: { symbol: "AAPL", price: 1 } },
+        { event: "price", data: { symbol: "AAPL" } },
+      ]);
       const seen: unknown[] = [];
       const subscription = subscribe(url, { ...fast, events: lib.events });
       const failure = await (async () => {
@@ -135,10 +152,17 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
       expect(subscription.error).toBe(failure);
     });
 
-    it("skips an invalid message and reports it with onInvalid: \"skip\", passes it untyped with \"pass\"", async () => {
-      const url = raw([{ event: "chat", data: { from: 1 } }, { event: "chat", data: "not json" }, { event: "chat", data: { from: "a", text: "b" } }]);
+    it('skips an invalid message and reports it with onInvalid: "skip", passes it untyped with "pass"', async () => {
+      const url = raw([
+        { event: "chat", data: { from: 1 } },
+        { event: "chat", data: "not json" },
+        { event: "chat", data: { from: "a", text: "b" } },
+      ]);
       const reported: unknown[] = [];
-      const skipped = await take(subscribe(url, { ...fast, events: lib.events, onInvalid: "skip", onError: (e) => reported.push(e) }), 1);
+      const skipped = await take(
+        subscribe(url, { ...fast, events: lib.events, onInvalid: "skip", onError: (e) => reported.push(e) }),
+        1,
+      );
       expect(skipped).toEqual([{ type: "chat", data: { from: "a", text: "b" }, lastEventId: "" }]);
       expect(reported.map((e) => (e as EventValidationError).kind)).toEqual(["invalid-data", "invalid-data"]);
       expect((reported[1] as Error).message).toMatch(/^Cannot accept event "chat": invalid data: not JSON/);
@@ -153,7 +177,10 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
     });
 
     it("skips an unknown event by default, and throws or passes it when told", async () => {
-      const url = raw([{ event: "weather", data: { sky: "blue" } }, { event: "chat", data: { from: "a", text: "b" } }]);
+      const url = raw([
+        { event: "weather", data: { sky: "blue" } },
+        { event: "chat", data: { from: "a", text: "b" } },
+      ]);
       const reported: unknown[] = [];
       const skipped = await take(subscribe(url, { ...fast, events: lib.events, onError: (e) => reported.push(e) }), 1);
       expect(skipped.map((m) => m.type)).toEqual(["chat"]);
@@ -188,7 +215,13 @@ describe.each(libraries)("typed events with $name", (library: Library) => {
     });
 
     it("gives EventSource listeners the parsed, validated data", async () => {
-      const url = raw([{ event: "price", data: { symbol: "AAPL", price: 2 } }, { event: "price", data: { symbol: "X" } }], false);
+      const url = raw(
+        [
+          { event: "price", data: { symbol: "AAPL", price: 2 } },
+          { event: "price", data: { symbol: "X" } },
+        ],
+        false,
+      );
       const source = new EventSource(url, { events: lib.events, onInvalid: "skip" });
       const prices = await new Promise<number[]>((resolve) => {
         const out: number[] = [];

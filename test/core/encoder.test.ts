@@ -8,7 +8,11 @@ describe("encodeEvent writes the WHATWG event-stream grammar", () => {
   const cases: [string, SSEEvent, string][] = [
     ["data only", { data: "hello" }, "data: hello\n\n"],
     ["empty data dispatches an empty message", { data: "" }, "data: \n\n"],
-    ["every field, in order", { comment: "c", event: "e", data: "d", id: "7", retry: 1000 }, ": c\nevent: e\ndata: d\nid: 7\nretry: 1000\n\n"],
+    [
+      "every field, in order",
+      { comment: "c", event: "e", data: "d", id: "7", retry: 1000 },
+      ": c\nevent: e\ndata: d\nid: 7\nretry: 1000\n\n",
+    ],
     ["LF splits data lines", { data: "a\nb" }, "data: a\ndata: b\n\n"],
     ["CR splits data lines", { data: "a\rb" }, "data: a\ndata: b\n\n"],
     ["CRLF splits data lines once", { data: "a\r\nb" }, "data: a\ndata: b\n\n"],
@@ -59,7 +63,16 @@ describe("encodeEvent refuses what would corrupt the stream", () => {
     ["comment number", { comment: 1 }, TypeError, /"comment" must be a string/],
     ["nothing to send", {}, TypeError, /none of data, event, id, retry or comment/],
     ["not an object", "data: x", TypeError, /expected an object/],
-    ["circular data", (() => { const a: Record<string, unknown> = {}; a.self = a; return { data: a }; })(), SyntaxError, /Cannot serialise data/],
+    [
+      "circular data",
+      (() => {
+        const a: Record<string, unknown> = {};
+        a.self = a;
+        return { data: a };
+      })(),
+      SyntaxError,
+      /Cannot serialise data/,
+    ],
     ["BigInt data", { data: 1n }, SyntaxError, /Cannot serialise data/],
     ["data JSON cannot express", { data: () => 1 }, SyntaxError, /JSON.stringify returned nothing/],
   ];
@@ -119,7 +132,11 @@ describe("encoder → spec parser round trip", () => {
           const wire = wellFormed(encodeEvent({ data, event, id, comment }));
           const parsed = parseEventStream(wire);
           expect(parsed.messages).toEqual([
-            { type: event === "" ? "message" : wellFormed(event), data: wellFormed(normalize(data)), lastEventId: wellFormed(id) },
+            {
+              type: event === "" ? "message" : wellFormed(event),
+              data: wellFormed(normalize(data)),
+              lastEventId: wellFormed(id),
+            },
           ]);
           expect(parsed.comments).toEqual(wellFormed(normalize(comment)).split("\n"));
         },
@@ -130,10 +147,13 @@ describe("encoder → spec parser round trip", () => {
 
   it("refuses every event or id that would not round-trip", () => {
     fc.assert(
-      fc.property(tricky.filter((s) => /[\r\n]/.test(s)), (bad) => {
-        expect(() => encodeEvent({ event: bad, data: "x" })).toThrow(TypeError);
-        expect(() => encodeEvent({ id: bad, data: "x" })).toThrow(TypeError);
-      }),
+      fc.property(
+        tricky.filter((s) => /[\r\n]/.test(s)),
+        (bad) => {
+          expect(() => encodeEvent({ event: bad, data: "x" })).toThrow(TypeError);
+          expect(() => encodeEvent({ id: bad, data: "x" })).toThrow(TypeError);
+        },
+      ),
     );
   });
 

@@ -28,10 +28,14 @@ function numberSchema(async = false): StandardSchemaV1<number> {
 
 describe("defineEvents", () => {
   it("refuses what is not a map of Standard Schemas, and names that cannot be sent", () => {
-    expect(() => defineEvents(null as never)).toThrow(new TypeError("Cannot define events: expected an object of schemas, got null"));
+    expect(() => defineEvents(null as never)).toThrow(
+      new TypeError("Cannot define events: expected an object of schemas, got null"),
+    );
     expect(() => defineEvents({})).toThrow(new TypeError("Cannot define events: expected at least one event schema, got none"));
     expect(() => defineEvents({ price: { parse: () => 1 } as never })).toThrow(
-      new TypeError('Cannot define events: the schema of "price" is not a Standard Schema v1 (it has no "~standard.validate"), got an object'),
+      new TypeError(
+        'Cannot define events: the schema of "price" is not a Standard Schema v1 (it has no "~standard.validate"), got an object',
+      ),
     );
     expect(() => defineEvents({ "a\nb": numberSchema() })).toThrow(TypeError);
   });
@@ -89,9 +93,17 @@ describe("checkTypedEvent", () => {
 describe("checkMessage", () => {
   it("parses JSON, validates, and names non-JSON data", async () => {
     const events = defineEvents({ n: numberSchema(true) });
-    expect(await checkMessage(events, { type: "n", data: "5", lastEventId: "1" })).toEqual({ type: "n", data: 5, lastEventId: "1" });
-    await expect(checkMessage(events, { type: "n", data: '"5"', lastEventId: "" })).rejects.toThrow('Cannot accept event "n": invalid data at n[0]["a b"]');
-    expect(() => checkMessage(events, { type: "n", data: "{", lastEventId: "" })).toThrow(/^Cannot accept event "n": invalid data: not JSON/);
+    expect(await checkMessage(events, { type: "n", data: "5", lastEventId: "1" })).toEqual({
+      type: "n",
+      data: 5,
+      lastEventId: "1",
+    });
+    await expect(checkMessage(events, { type: "n", data: '"5"', lastEventId: "" })).rejects.toThrow(
+      'Cannot accept event "n": invalid data at n[0]["a b"]',
+    );
+    expect(() => checkMessage(events, { type: "n", data: "{", lastEventId: "" })).toThrow(
+      /^Cannot accept event "n": invalid data: not JSON/,
+    );
   });
 });
 

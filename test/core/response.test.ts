@@ -7,10 +7,14 @@ import { readMessages } from "../_helpers/spec-parser.ts";
 describe("sseResponse", () => {
   it("returns the response at once with the event-stream headers", () => {
     let handlerStarted = false;
-    const response = sseResponse(new Request("http://localhost/"), async () => {
-      handlerStarted = true;
-      await new Promise(() => {});
-    }, { keepAlive: false });
+    const response = sseResponse(
+      new Request("http://localhost/"),
+      async () => {
+        handlerStarted = true;
+        await new Promise(() => {});
+      },
+      { keepAlive: false },
+    );
     expect(response.status).toBe(200);
     expect(Object.fromEntries(response.headers)).toEqual({
       "cache-control": "no-cache, no-transform",
@@ -23,7 +27,13 @@ describe("sseResponse", () => {
 
   it("keeps the caller's headers and Cache-Control, never hop-by-hop ones", () => {
     const response = sseResponse(undefined, () => {}, {
-      headers: { "Cache-Control": "private, no-store", "Access-Control-Allow-Origin": "*", Connection: "keep-alive", "Transfer-Encoding": "chunked", "Content-Type": "text/plain" },
+      headers: {
+        "Cache-Control": "private, no-store",
+        "Access-Control-Allow-Origin": "*",
+        Connection: "keep-alive",
+        "Transfer-Encoding": "chunked",
+        "Content-Type": "text/plain",
+      },
     });
     expect(response.headers.get("cache-control")).toBe("private, no-store");
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
@@ -42,21 +52,29 @@ describe("sseResponse", () => {
 
   it("reports a thrown error to onError without sending its message", async () => {
     const onError = vi.fn();
-    const response = sseResponse(undefined, () => {
-      throw new Error("database password is hunter2");
-    }, { onError });
+    const response = sseResponse(
+      undefined,
+      () => {
+        throw new Error("database password is hunter2");
+      },
+      { onError },
+    );
     expect(await response.text()).toBe("");
     expect(onError).toHaveBeenCalledTimes(1);
     expect((onError.mock.calls[0]![0] as Error).message).toContain("hunter2");
   });
 
   it("lets onError send a last event before the stream closes", async () => {
-    const response = sseResponse(undefined, async (stream) => {
-      await stream.send({ data: "partial" });
-      throw new Error("boom");
-    }, {
-      onError: (_error, stream) => stream.send({ event: "error", data: "try again later" }).then(() => {}),
-    });
+    const response = sseResponse(
+      undefined,
+      async (stream) => {
+        await stream.send({ data: "partial" });
+        throw new Error("boom");
+      },
+      {
+        onError: (_error, stream) => stream.send({ event: "error", data: "try again later" }).then(() => {}),
+      },
+    );
     expect(await response.text()).toBe("data: partial\n\nevent: error\ndata: try again later\n\n");
   });
 
@@ -73,10 +91,14 @@ describe("sseResponse", () => {
   it("aborts the handler's signal when the request aborts", async () => {
     const request = new AbortController();
     let seen: SSEStream | undefined;
-    const response = sseResponse(new Request("http://localhost/", { signal: request.signal }), async (stream) => {
-      seen = stream;
-      await stream.closed;
-    }, { keepAlive: false });
+    const response = sseResponse(
+      new Request("http://localhost/", { signal: request.signal }),
+      async (stream) => {
+        seen = stream;
+        await stream.closed;
+      },
+      { keepAlive: false },
+    );
     const reader = response.body!.getReader();
     request.abort();
     expect((await reader.read()).done).toBe(true);
@@ -85,9 +107,13 @@ describe("sseResponse", () => {
 
   it("does not report the abort a disconnect causes as a handler error", async () => {
     const onError = vi.fn();
-    const response = sseResponse(undefined, async (stream) => {
-      await new Promise((_resolve, reject) => stream.signal.addEventListener("abort", () => reject(stream.signal.reason)));
-    }, { onError, keepAlive: false });
+    const response = sseResponse(
+      undefined,
+      async (stream) => {
+        await new Promise((_resolve, reject) => stream.signal.addEventListener("abort", () => reject(stream.signal.reason)));
+      },
+      { onError, keepAlive: false },
+    );
     await response.body!.cancel();
     await new Promise((r) => setTimeout(r, 0));
     expect(onError).not.toHaveBeenCalled();
@@ -97,13 +123,17 @@ describe("sseResponse", () => {
     const highWaterMark = 32;
     let maxQueued = 0;
     let sent = 0;
-    const response = sseResponse(undefined, async (stream) => {
-      for (let i = 0; i < 100_000; i++) {
-        await stream.send({ id: i, data: "x" });
-        sent++;
-        if (stream.queued > maxQueued) maxQueued = stream.queued;
-      }
-    }, { highWaterMark, keepAlive: false });
+    const response = sseResponse(
+      undefined,
+      async (stream) => {
+        for (let i = 0; i < 100_000; i++) {
+          await stream.send({ id: i, data: "x" });
+          sent++;
+          if (stream.queued > maxQueued) maxQueued = stream.queued;
+        }
+      },
+      { highWaterMark, keepAlive: false },
+    );
     const reader = response.body!.getReader();
     let received = 0;
     let chunks = 0;

@@ -21,12 +21,16 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
   it("sseResponse writes valid events, and rejects an invalid one before a byte is written", async () => {
     const outcomes: unknown[] = [];
     const url = route((request) =>
-      sseResponse(request, async (stream) => {
-        outcomes.push(await stream.send({ event: "price", id: "1", data: { symbol: "AAPL", price: 1 } }));
-        await stream.send({ event: "price", data: { symbol: "AAPL", price: "x" as never } }).catch((e) => outcomes.push(e));
-        await stream.send({ event: "nope" as never, data: 1 as never }).catch((e) => outcomes.push(e));
-        outcomes.push(await stream.send({ data: "plain" }));
-      }, { events, keepAlive: false })
+      sseResponse(
+        request,
+        async (stream) => {
+          outcomes.push(await stream.send({ event: "price", id: "1", data: { symbol: "AAPL", price: 1 } }));
+          await stream.send({ event: "price", data: { symbol: "AAPL", price: "x" as never } }).catch((e) => outcomes.push(e));
+          await stream.send({ event: "nope" as never, data: 1 as never }).catch((e) => outcomes.push(e));
+          outcomes.push(await stream.send({ data: "plain" }));
+        },
+        { events, keepAlive: false },
+      ),
     );
     expect(await (await fetch(url)).text()).toBe('event: price\ndata: {"symbol":"AAPL","price":1}\nid: 1\n\ndata: "plain"\n\n');
     expect(outcomes[0]).toBe(true);
@@ -37,12 +41,18 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
 
   it("keeps the order of sends not awaited while an asynchronous schema validates", async () => {
     const url = route((request) =>
-      sseResponse(request, async (stream) => {
-        const sends = [1, 2, -1, 3].map((n) => stream.send({ event: "tick", data: { n } }).catch(() => false));
-        await Promise.all(sends);
-      }, { events: library.slow as never, keepAlive: false })
+      sseResponse(
+        request,
+        async (stream) => {
+          const sends = [1, 2, -1, 3].map((n) => stream.send({ event: "tick", data: { n } }).catch(() => false));
+          await Promise.all(sends);
+        },
+        { events: library.slow as never, keepAlive: false },
+      ),
     );
-    expect(await (await fetch(url)).text()).toBe('event: tick\ndata: {"n":1}\n\nevent: tick\ndata: {"n":2}\n\nevent: tick\ndata: {"n":3}\n\n');
+    expect(await (await fetch(url)).text()).toBe(
+      'event: tick\ndata: {"n":1}\n\nevent: tick\ndata: {"n":2}\n\nevent: tick\ndata: {"n":3}\n\n',
+    );
   });
 
   it("a typed hub rejects an invalid publish, and its subscribers get typed messages", async () => {
@@ -51,7 +61,9 @@ describe.each(libraries)("typed server with $name", (library: Library) => {
     const messages = subscribe(url, { events, retry: 10 });
     const iterator = messages[Symbol.asyncIterator]();
     const first = iterator.next();
-    await expect(hub.publish({ event: "chat", data: { from: 1 } as never })).rejects.toThrow(/^Cannot publish event "chat": invalid data/);
+    await expect(hub.publish({ event: "chat", data: { from: 1 } as never })).rejects.toThrow(
+      /^Cannot publish event "chat": invalid data/,
+    );
     // The subscription may not be live yet: publish until it is.
     const publishing = setInterval(() => hub.publish({ event: "chat", data: { from: "ann", text: "hi" } }).catch(() => {}), 10);
     expect((await first).value).toMatchObject({ type: "chat", data: { from: "ann", text: "hi" } });
@@ -127,7 +139,10 @@ describe.skipIf(requirement !== "run")("typed hub over Redis", () => {
     const iterator = subscription[Symbol.asyncIterator]();
     const first = iterator.next();
     await expect(publisher.publish({ event: "price", data: { symbol: "AAPL" } as never })).rejects.toThrow(EventValidationError);
-    const publishing = setInterval(() => publisher.publish({ event: "price", data: { symbol: "AAPL", price: 2 } }).catch(() => {}), 20);
+    const publishing = setInterval(
+      () => publisher.publish({ event: "price", data: { symbol: "AAPL", price: 2 } }).catch(() => {}),
+      20,
+    );
     expect((await first).value).toMatchObject({ type: "price", data: { symbol: "AAPL", price: 2 } });
     clearInterval(publishing);
     subscription.close();

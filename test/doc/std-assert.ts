@@ -10,7 +10,11 @@ export function assert(condition: unknown, message?: string): asserts condition 
   ok(condition, message);
 }
 
-export function assertThrows(fn: () => unknown, ErrorClass?: abstract new (...args: never[]) => Error, msgIncludes?: string): Error {
+export function assertThrows(
+  fn: () => unknown,
+  ErrorClass?: abstract new (...args: never[]) => Error,
+  msgIncludes?: string,
+): Error {
   try {
     fn();
   } catch (error) {
@@ -21,7 +25,11 @@ export function assertThrows(fn: () => unknown, ErrorClass?: abstract new (...ar
   throw new Error("Expected the function to throw");
 }
 
-export async function assertRejects(fn: () => PromiseLike<unknown>, ErrorClass?: abstract new (...args: never[]) => Error, msgIncludes?: string): Promise<Error> {
+export async function assertRejects(
+  fn: () => PromiseLike<unknown>,
+  ErrorClass?: abstract new (...args: never[]) => Error,
+  msgIncludes?: string,
+): Promise<Error> {
   try {
     await fn();
   } catch (error) {
@@ -32,7 +40,10 @@ export async function assertRejects(fn: () => PromiseLike<unknown>, ErrorClass?:
   throw new Error("Expected the promise to reject");
 }
 
-export function assertInstanceOf<T extends abstract new (...args: never[]) => unknown>(actual: unknown, expectedType: T): asserts actual is InstanceType<T> {
+export function assertInstanceOf<T extends abstract new (...args: never[]) => unknown>(
+  actual: unknown,
+  expectedType: T,
+): asserts actual is InstanceType<T> {
   ok(actual instanceof expectedType, `Expected an instance of ${expectedType.name}`);
 }
 

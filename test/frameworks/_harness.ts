@@ -48,7 +48,11 @@ export function nodeBinary(runtime: App["runtime"]): string {
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...QUIET, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1", ...QUIET, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -135,7 +139,10 @@ export async function build(app: App, tarball: string): Promise<void> {
   if (existsSync(stampFile) && (await readFile(stampFile, "utf8")) === stampOf()) return;
   const node = nodeBinary(app.runtime === "bun" ? "node20" : app.runtime);
   const [command, ...args] = app.build;
-  await run(command!, args, dir, { PATH: `${dirname(node)}:${join(dir, "node_modules/.bin")}:${process.env.PATH}`, NODE_ENV: "production" });
+  await run(command!, args, dir, {
+    PATH: `${dirname(node)}:${join(dir, "node_modules/.bin")}:${process.env.PATH}`,
+    NODE_ENV: "production",
+  });
   // Taken after the build: some builds rewrite their own config (next build formats tsconfig.json).
   await writeFile(stampFile, stampOf());
 }

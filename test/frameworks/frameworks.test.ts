@@ -97,7 +97,9 @@ const ALL: App[] = [
 /** FRAMEWORKS=next,express runs only those (for working on one app). */
 const only = process.env.FRAMEWORKS?.split(",");
 // Elysia needs the project's Bun: missing, it is skipped loudly here and fails in CI (see available()).
-const APPS = (only ? ALL.filter((app) => only.includes(app.name)) : ALL).filter((app) => app.runtime !== "bun" || available("bun"));
+const APPS = (only ? ALL.filter((app) => only.includes(app.name)) : ALL).filter(
+  (app) => app.runtime !== "bun" || available("bun"),
+);
 
 /** Asked for by every stream, so that a framework that compresses anything gets the chance to. */
 const ACCEPT_ENCODING = { "accept-encoding": "gzip, deflate, br, zstd" };
@@ -195,7 +197,8 @@ for (const app of APPS) {
         for (const name of HOP_BY_HOP) expect(stream.headers[name], name).toBeUndefined();
         // HTTP/1.1 framing is the server's (this client asks for Connection: close): nothing the handler set.
         if (stream.headers["transfer-encoding"] !== undefined) expect(stream.headers["transfer-encoding"]).toBe("chunked");
-        if (stream.headers.connection !== undefined) expect(stream.headers.connection.toLowerCase()).toMatch(/^(keep-alive|close)$/);
+        if (stream.headers.connection !== undefined)
+          expect(stream.headers.connection.toLowerCase()).toMatch(/^(keep-alive|close)$/);
         await stream.event(1);
       } finally {
         stream.close();
@@ -205,9 +208,11 @@ for (const app of APPS) {
     // Measured, not asserted: what the framework's compression does when a user's own Cache-Control
     // drops no-transform (the README's table reports it).
     test("measured: compression when the response's Cache-Control lacks no-transform", async () => {
-      const stream = await open(`${server.url}/sse?count=5&interval=150&cache-control=no-cache`, { "accept-encoding": "gzip, deflate, br" }, 3000).catch(
-        () => undefined,
-      );
+      const stream = await open(
+        `${server.url}/sse?count=5&interval=150&cache-control=no-cache`,
+        { "accept-encoding": "gzip, deflate, br" },
+        3000,
+      ).catch(() => undefined);
       if (stream === undefined) {
         measured.withoutNoTransform = "stalled: no response headers within 3 s";
         return;
@@ -243,7 +248,12 @@ for (const app of APPS) {
         const { opened: id } = await debug();
         const left = Date.now();
         stream.close();
-        const state = await until("the disconnect", debug, (state) => state.disconnects.some((entry) => entry.id === id), KEEP_ALIVE + 3000);
+        const state = await until(
+          "the disconnect",
+          debug,
+          (state) => state.disconnects.some((entry) => entry.id === id),
+          KEEP_ALIVE + 3000,
+        );
         const entry = state.disconnects.find((entry) => entry.id === id)!;
         expect(entry.cleanups).toBe(1);
         delays.push(entry.at - left);
@@ -263,7 +273,11 @@ for (const app of APPS) {
       expect(refused.status).toBe(403);
       // Same-origin, as from the app's own page (SvelteKit refuses a cross-site text/plain POST).
       const publish = async (data: string) => {
-        const { status, text } = await call(`${server.url}/publish?topic=${topic}`, { method: "POST", body: data, headers: { origin: server.url } });
+        const { status, text } = await call(`${server.url}/publish?topic=${topic}`, {
+          method: "POST",
+          body: data,
+          headers: { origin: server.url },
+        });
         expect(status, text).toBe(200);
         return text;
       };
@@ -310,7 +324,11 @@ for (const app of APPS) {
 
         const topic = `bounded-${Math.random().toString(36).slice(2)}`;
         const publish = async (data: string) => {
-          const { status, text } = await call(`${server.url}/publish?topic=${topic}&bounded=1`, { method: "POST", body: data, headers: { origin: server.url } });
+          const { status, text } = await call(`${server.url}/publish?topic=${topic}&bounded=1`, {
+            method: "POST",
+            body: data,
+            headers: { origin: server.url },
+          });
           expect(status, text).toBe(200);
         };
         const subscribedAt = Date.now();
@@ -323,7 +341,10 @@ for (const app of APPS) {
         expect(Date.now() - subscribedAt).toBeLessThan(BOUNDED_DURATION + 200);
         expect(first.text()).toMatch(/retry: \d+\n\n$/);
         await publish("b");
-        const second = await open(`${server.url}/hub?topic=${topic}&bounded=1`, { ...ACCEPT_ENCODING, "last-event-id": seen.id! });
+        const second = await open(`${server.url}/hub?topic=${topic}&bounded=1`, {
+          ...ACCEPT_ENCODING,
+          "last-event-id": seen.id!,
+        });
         try {
           expect((await second.event(0)).data).toBe("b");
         } finally {

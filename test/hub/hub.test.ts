@@ -408,9 +408,7 @@ describe("SSEHub replay", () => {
 
     const received = [...seen, ...second.events];
     const firstN = Number(received[0]!.data);
-    expect(received.map((block) => block.data)).toEqual(
-      Array.from({ length: total - firstN + 1 }, (_, i) => String(firstN + i)),
-    );
+    expect(received.map((block) => block.data)).toEqual(Array.from({ length: total - firstN + 1 }, (_, i) => String(firstN + i)));
     expect(received.map((block) => block.id)).toEqual(ids.slice(firstN - 1));
     expect(second.blocks.some((block) => block.event === "reset")).toBe(false);
   });

@@ -127,8 +127,12 @@ describe("MemoryBackplane", () => {
 
   it("refuses invalid arguments in the library's words, and everything once closed", () => {
     const backplane = new MemoryBackplane();
-    expect(() => backplane.publish("", { data: "x" })).toThrow(new TypeError('Cannot publish: "topic" must be a non-empty string, got the string ""'));
-    expect(() => backplane.publish("a", null as never)).toThrow(new TypeError("Cannot publish: expected an event object, got null"));
+    expect(() => backplane.publish("", { data: "x" })).toThrow(
+      new TypeError('Cannot publish: "topic" must be a non-empty string, got the string ""'),
+    );
+    expect(() => backplane.publish("a", null as never)).toThrow(
+      new TypeError("Cannot publish: expected an event object, got null"),
+    );
     expect(() => backplane.subscribe("a", "no" as never)).toThrow(
       new TypeError('Cannot subscribe: "listener" must be a function, got the string "no"'),
     );

@@ -11,7 +11,13 @@ interface Entry {
   time: number;
 }
 
-const entry = (seq: number, time = 0, topic = "t"): Entry => ({ topic, id: `id-${seq}`, event: { data: String(seq) }, seq, time });
+const entry = (seq: number, time = 0, topic = "t"): Entry => ({
+  topic,
+  id: `id-${seq}`,
+  event: { data: String(seq) },
+  seq,
+  time,
+});
 const seqs = (records: readonly { seq: number }[]): number[] => records.map((record) => record.seq);
 
 describe("ReplayLog", () => {

@@ -132,7 +132,9 @@ describe.runIf(requirement !== "skip")("hub.drain() on a Node server with a Redi
     for (const time of arrivals) buckets[Math.min(buckets.length - 1, Math.floor((time - first) / 100))]!++;
     const mean = arrivals.length / buckets.length;
     const peak = Math.max(...buckets);
-    console.log(`drain: ${arrivals.length} reconnections over ${Math.round(last - first)} ms, peak ${peak}/100 ms, mean ${mean.toFixed(1)}, A exited after ${Math.round(exitedAt - drainedAt)} ms, this process's event loop delay max ${Math.round(lag.max / 1e6)} ms, load ${loadavg()[0]}`);
+    console.log(
+      `drain: ${arrivals.length} reconnections over ${Math.round(last - first)} ms, peak ${peak}/100 ms, mean ${mean.toFixed(1)}, A exited after ${Math.round(exitedAt - drainedAt)} ms, this process's event loop delay max ${Math.round(lag.max / 1e6)} ms, load ${loadavg()[0]}`,
+    );
     console.log(`buckets: ${buckets.join(" ")}`);
     // A exits before its deadline.
     expect(exitedAt - drainedAt).toBeLessThan(DEADLINE);
@@ -146,7 +148,9 @@ describe.runIf(requirement !== "skip")("hub.drain() on a Node server with a Redi
     // the server did, so the rate says nothing about the drain. Then the bound is reported, not checked.
     const stalled = lag.max / 1e6 > 250;
     if (stalled) {
-      console.warn(`!!! drain test: this process's event loop stalled ${Math.round(lag.max / 1e6)} ms (load ${loadavg()[0]}): the arrival-rate bound (peak ${peak} <= 2 x ${mean.toFixed(1)}) was NOT checked`);
+      console.warn(
+        `!!! drain test: this process's event loop stalled ${Math.round(lag.max / 1e6)} ms (load ${loadavg()[0]}): the arrival-rate bound (peak ${peak} <= 2 x ${mean.toFixed(1)}) was NOT checked`,
+      );
     } else {
       expect(peak).toBeLessThanOrEqual(2 * mean);
     }

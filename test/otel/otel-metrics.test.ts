@@ -46,7 +46,9 @@ describe("otelMetrics", () => {
     for (const points of m.values()) {
       for (const point of points) {
         expect(point.attributes["http.route"]).toBe("/sse");
-        expect(Object.keys(point.attributes).every((k) => ["http.route", "sse.kind", "reason", "result", "outcome"].includes(k))).toBe(true);
+        expect(
+          Object.keys(point.attributes).every((k) => ["http.route", "sse.kind", "reason", "result", "outcome"].includes(k)),
+        ).toBe(true);
       }
     }
   });

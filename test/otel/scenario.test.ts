@@ -17,24 +17,36 @@ describe("metrics scenario with the OpenTelemetry SDK", () => {
 
     // --- streams (sseResponse / SSEStream) ---
     // server: the handler sends two events and returns; the client reads them.
-    const served = sseResponse(request(), async (stream) => {
-      await stream.send({ data: "a" });
-      await stream.send({ data: "b" });
-    }, options);
+    const served = sseResponse(
+      request(),
+      async (stream) => {
+        await stream.send({ data: "a" });
+        await stream.send({ data: "b" });
+      },
+      options,
+    );
     const servedText = await served.text();
     expect(servedText).toBe("data: a\n\ndata: b\n\n");
     // client: the client cancels the body.
     let clientStream: SSEStream | undefined;
-    const left = sseResponse(request(), (stream) => {
-      clientStream = stream;
-      return never(stream);
-    }, options);
+    const left = sseResponse(
+      request(),
+      (stream) => {
+        clientStream = stream;
+        return never(stream);
+      },
+      options,
+    );
     await left.body!.cancel();
     await clientStream!.closed;
     // error: the handler throws.
-    const failed = sseResponse(request(), () => {
-      throw new Error("boom");
-    }, { ...options, onError: () => {} });
+    const failed = sseResponse(
+      request(),
+      () => {
+        throw new Error("boom");
+      },
+      { ...options, onError: () => {} },
+    );
     await failed.text();
     // max-duration: a clean end before the limit.
     const limited = new SSEStream({ ...options, maxDuration: 100 });
@@ -63,7 +75,9 @@ describe("metrics scenario with the OpenTelemetry SDK", () => {
     await hub.publish({ data: "7" }, { topic: "u" });
     // Replays on topic u: a hit (one event after `first`), none (up to date), a reset (unknown id).
     const hit = await hub.subscribe(request({ "last-event-id": first }), { topics: "u" });
-    const none = await hub.subscribe(request({ "last-event-id": await hub.publish({ data: "8" }, { topic: "v" }) }), { topics: "v" });
+    const none = await hub.subscribe(request({ "last-event-id": await hub.publish({ data: "8" }, { topic: "v" }) }), {
+      topics: "v",
+    });
     const reset = await hub.subscribe(request({ "last-event-id": "no-such-id" }), { topics: "w" });
     // slow-consumer: a hub that cuts instead of dropping.
     const cutting = new SSEHub({ ...options, maxQueued: 2 });

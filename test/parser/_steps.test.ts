@@ -91,7 +91,11 @@ describe("_EventInterpreter", () => {
   it("interprets fields and dispatches on a blank line", () => {
     const messages: SSEMessage[] = [];
     const retries: number[] = [];
-    const interpreter = new _EventInterpreter({ onEvent: (m) => void messages.push(m), onRetry: (r) => void retries.push(r), onComment: undefined, onError: () => {} }, 100, "");
+    const interpreter = new _EventInterpreter(
+      { onEvent: (m) => void messages.push(m), onRetry: (r) => void retries.push(r), onComment: undefined, onError: () => {} },
+      100,
+      "",
+    );
     const text = "event: e\ndata: a\ndata\nid: 7\nretry: 30\nretry: x\n\ndata: rest";
     expect(interpreter.lines(text, 0)).toBe(text.indexOf("data: rest"));
     expect(messages).toEqual([{ type: "e", data: "a\n", lastEventId: "7" }]);

@@ -62,7 +62,11 @@ const cases: [string, string, Expected][] = [
   ["LF CR is two line ends", "data: a\n\rdata: b\n\n", { messages: [message("a"), message("b")] }],
   ["CR CR LF is a line end and a blank line", "data: a\r\r\n", { messages: [message("a")] }],
   ["several blank lines dispatch once", "\n\n\r\ndata: x\n\n\n\r\r", { messages: [message("x")] }],
-  ["U+2028, NEL, VT and FF are not line ends", "data: a\u2028b\u0085c\vd\fe\n\n", { messages: [message("a\u2028b\u0085c\vd\fe")] }],
+  [
+    "U+2028, NEL, VT and FF are not line ends",
+    "data: a\u2028b\u0085c\vd\fe\n\n",
+    { messages: [message("a\u2028b\u0085c\vd\fe")] },
+  ],
   // Fields and values.
   ["one space after the colon is removed", "data: x\n\n", { messages: [message("x")] }],
   ["only one space is removed", "data:  two\n\n", { messages: [message(" two")] }],
@@ -89,17 +93,37 @@ const cases: [string, string, Expected][] = [
   ["the last event line of a block wins", "event: a\nevent: b\ndata: x\n\n", { messages: [message("x", "b")] }],
   // Ids.
   ["id sets the message's lastEventId", "id: 1\ndata: x\n\n", { messages: [message("x", "message", "1")], lastEventId: "1" }],
-  ["id after data in the same block applies", "data: x\nid: 7\n\n", { messages: [message("x", "message", "7")], lastEventId: "7" }],
-  ["the id persists across events", "id: 1\ndata: a\n\ndata: b\n\n", { messages: [message("a", "message", "1"), message("b", "message", "1")], lastEventId: "1" }],
+  [
+    "id after data in the same block applies",
+    "data: x\nid: 7\n\n",
+    { messages: [message("x", "message", "7")], lastEventId: "7" },
+  ],
+  [
+    "the id persists across events",
+    "id: 1\ndata: a\n\ndata: b\n\n",
+    { messages: [message("a", "message", "1"), message("b", "message", "1")], lastEventId: "1" },
+  ],
   ["a block without data commits its id", "id: 5\n\n", { messages: [], lastEventId: "5" }],
   ["an uncommitted id is not the last event id", "id: 5\n", { messages: [], lastEventId: "" }],
-  ["an id containing NUL is ignored", "id: 1\n\nid: a\0b\ndata: x\n\n", { messages: [message("x", "message", "1")], lastEventId: "1" }],
+  [
+    "an id containing NUL is ignored",
+    "id: 1\n\nid: a\0b\ndata: x\n\n",
+    { messages: [message("x", "message", "1")], lastEventId: "1" },
+  ],
   ["an empty id resets the last event id", "id: 1\n\nid\ndata: x\n\n", { messages: [message("x")], lastEventId: "" }],
   ["an id may hold any other character", "id: é 🎉:x\n\n", { messages: [], lastEventId: "é 🎉:x" }],
   // Retry.
   ["retry is reported when its line is read", "retry: 1000\n", { messages: [], retries: [1000] }],
-  ["retry must be digits only", "retry: 10a\nretry: -1\nretry: 1.5\nretry: +1\nretry: 1e3\nretry:  100\nretry:\nretry\n\n", { messages: [], retries: [] }],
-  ["retry accepts leading zeros and large values", "retry: 0\nretry: 007\nretry: 99999999999999999999\n", { messages: [], retries: [0, 7, 1e20] }],
+  [
+    "retry must be digits only",
+    "retry: 10a\nretry: -1\nretry: 1.5\nretry: +1\nretry: 1e3\nretry:  100\nretry:\nretry\n\n",
+    { messages: [], retries: [] },
+  ],
+  [
+    "retry accepts leading zeros and large values",
+    "retry: 0\nretry: 007\nretry: 99999999999999999999\n",
+    { messages: [], retries: [0, 7, 1e20] },
+  ],
   ["retry does not dispatch or change the event", "data: x\nretry: 5\n\n", { messages: [message("x")], retries: [5] }],
   // Comments.
   ["a line starting with a colon is a comment", ": hello\ndata: x\n\n", { messages: [message("x")], comments: ["hello"] }],
@@ -143,13 +167,17 @@ describe("createParser follows the WHATWG event-stream rules", () => {
 
     it("split at random points, mixing text and bytes", () => {
       fc.assert(
-        fc.property(fc.array(fc.nat(input.length), { maxLength: 8 }), fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }), (points, asBytes) => {
-          // Cut the text at character boundaries (not inside a surrogate pair), so that a piece
-          // may be sent as bytes without changing the stream.
-          const safe = points.filter((p) => !(input.charCodeAt(p - 1) >= 0xd800 && input.charCodeAt(p - 1) <= 0xdbff));
-          const chunks = cut(input, safe).map((piece, i) => (asBytes[i] ? utf8(piece) : piece));
-          expectOutput(run(chunks), expected);
-        }),
+        fc.property(
+          fc.array(fc.nat(input.length), { maxLength: 8 }),
+          fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
+          (points, asBytes) => {
+            // Cut the text at character boundaries (not inside a surrogate pair), so that a piece
+            // may be sent as bytes without changing the stream.
+            const safe = points.filter((p) => !(input.charCodeAt(p - 1) >= 0xd800 && input.charCodeAt(p - 1) <= 0xdbff));
+            const chunks = cut(input, safe).map((piece, i) => (asBytes[i] ? utf8(piece) : piece));
+            expectOutput(run(chunks), expected);
+          },
+        ),
         { numRuns: 50 },
       );
     });
@@ -244,28 +272,33 @@ describe("createParser decodes UTF-8 itself", () => {
     );
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     fc.assert(
-      fc.property(fc.array(segment, { maxLength: 25 }), fc.array(fc.nat(40_000), { maxLength: 12 }), fc.array(fc.boolean(), { minLength: 13, maxLength: 13 }), (segments, points, asText) => {
-        const bytes = new Uint8Array(segments.reduce((n, s) => n + s.length, 0));
-        let offset = 0;
-        for (const s of segments) {
-          bytes.set(s, offset);
-          offset += s.length;
-        }
-        const expected = parseEventStream(decoder.decode(bytes));
-        // A piece may go as text when both its ends are before a byte that is not a continuation
-        // byte (where splitting cannot change what a decoder outputs).
-        const boundary = (p: number) => p === 0 || p === bytes.length || (bytes[p]! & 0xc0) !== 0x80;
-        const pieces = cut(bytes, points);
-        let at = 0;
-        const chunks = pieces.map((piece, i) => {
-          const text = asText[i] && boundary(at) && boundary(at + piece.length);
-          at += piece.length;
-          return text ? decoder.decode(piece) : piece;
-        });
-        const actual = run(chunks);
-        expect(actual.messages).toEqual(expected.messages);
-        expect(actual.lastEventId).toBe(expected.lastEventId);
-      }),
+      fc.property(
+        fc.array(segment, { maxLength: 25 }),
+        fc.array(fc.nat(40_000), { maxLength: 12 }),
+        fc.array(fc.boolean(), { minLength: 13, maxLength: 13 }),
+        (segments, points, asText) => {
+          const bytes = new Uint8Array(segments.reduce((n, s) => n + s.length, 0));
+          let offset = 0;
+          for (const s of segments) {
+            bytes.set(s, offset);
+            offset += s.length;
+          }
+          const expected = parseEventStream(decoder.decode(bytes));
+          // A piece may go as text when both its ends are before a byte that is not a continuation
+          // byte (where splitting cannot change what a decoder outputs).
+          const boundary = (p: number) => p === 0 || p === bytes.length || (bytes[p]! & 0xc0) !== 0x80;
+          const pieces = cut(bytes, points);
+          let at = 0;
+          const chunks = pieces.map((piece, i) => {
+            const text = asText[i] && boundary(at) && boundary(at + piece.length);
+            at += piece.length;
+            return text ? decoder.decode(piece) : piece;
+          });
+          const actual = run(chunks);
+          expect(actual.messages).toEqual(expected.messages);
+          expect(actual.lastEventId).toBe(expected.lastEventId);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -294,7 +327,10 @@ describe("createParser decodes UTF-8 itself", () => {
     const bom = [0xef, 0xbb, 0xbf];
     const body = [...utf8("data: x\n\n")];
     const expected = [message("x")];
-    expect(run([Uint8Array.from(bom.slice(0, 1)), Uint8Array.from(bom.slice(1, 2)), Uint8Array.from([...bom.slice(2), ...body])]).messages).toEqual(expected);
+    expect(
+      run([Uint8Array.from(bom.slice(0, 1)), Uint8Array.from(bom.slice(1, 2)), Uint8Array.from([...bom.slice(2), ...body])])
+        .messages,
+    ).toEqual(expected);
     expect(run([Uint8Array.from(bom), "data: x\n\n"]).messages).toEqual(expected);
     expect(run(["", Uint8Array.of(), "\uFEFF", Uint8Array.from(body)]).messages).toEqual(expected);
     // Two BOMs: the second one makes the first field "\uFEFFdata", which is ignored.
@@ -377,7 +413,9 @@ describe("createParser across chunk boundaries", () => {
 
   it("refuses chunks that are neither bytes nor text, and bad options", () => {
     const parser = createParser();
-    expect(() => parser.feed(42 as never)).toThrow(new TypeError("Cannot feed parser: expected a Uint8Array or a string, got number"));
+    expect(() => parser.feed(42 as never)).toThrow(
+      new TypeError("Cannot feed parser: expected a Uint8Array or a string, got number"),
+    );
     expect(() => createParser({ onEvent: "no" as never })).toThrow(TypeError);
     expect(() => createParser({ maxEventSize: 0 })).toThrow(RangeError);
     expect(() => createParser({ maxEventSize: Number.NaN })).toThrow(RangeError);
@@ -396,16 +434,21 @@ describe("createParser agrees with the reference parser", () => {
   );
   it("on random streams", () => {
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(200), { maxLength: 8 }), fc.boolean(), (pieces, points, asBytes) => {
-        const text = wellFormed(pieces.join(""));
-        const expected = parseEventStream(text);
-        const input = asBytes ? utf8(text) : text;
-        const actual = run(cut(input, points));
-        expect(actual.messages).toEqual(expected.messages);
-        expect(actual.retries).toEqual(expected.retries);
-        expect(actual.comments).toEqual(expected.comments);
-        expect(actual.lastEventId).toBe(expected.lastEventId);
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 40 }),
+        fc.array(fc.nat(200), { maxLength: 8 }),
+        fc.boolean(),
+        (pieces, points, asBytes) => {
+          const text = wellFormed(pieces.join(""));
+          const expected = parseEventStream(text);
+          const input = asBytes ? utf8(text) : text;
+          const actual = run(cut(input, points));
+          expect(actual.messages).toEqual(expected.messages);
+          expect(actual.retries).toEqual(expected.retries);
+          expect(actual.comments).toEqual(expected.comments);
+          expect(actual.lastEventId).toBe(expected.lastEventId);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -413,7 +456,9 @@ describe("createParser agrees with the reference parser", () => {
 
 describe("encodeEvent → createParser round trip", () => {
   const text = fc.string({ unit: "binary", maxLength: 30 });
-  const tricky = fc.array(fc.oneof(text, fc.constantFrom("\r", "\n", "\r\n", "\0", ":", " ", "\uD800", "\uDC00", "\uFEFF")), { maxLength: 8 }).map((p) => p.join(""));
+  const tricky = fc
+    .array(fc.oneof(text, fc.constantFrom("\r", "\n", "\r\n", "\0", ":", " ", "\uD800", "\uDC00", "\uFEFF")), { maxLength: 8 })
+    .map((p) => p.join(""));
   const noBreak = tricky.map((s) => s.replace(/[\r\n]/g, ""));
   const event: fc.Arbitrary<SSEEvent> = fc.record(
     {
@@ -428,21 +473,25 @@ describe("encodeEvent → createParser round trip", () => {
 
   it("gives back every event, with line breaks as LF and lone surrogates as U+FFFD", () => {
     fc.assert(
-      fc.property(fc.array(event, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(2000), { maxLength: 10 }), (events, points) => {
-        const wire = utf8(events.map((e) => encodeEvent(e)).join(""));
-        const actual = run(cut(wire, points));
-        let lastEventId = "";
-        const expected = events.map((e) => {
-          if (e.id !== undefined) lastEventId = wellFormed(String(e.id));
-          return {
-            type: e.event ? wellFormed(e.event) : "message",
-            data: wellFormed((e.data as string).replace(/\r\n|\r/g, "\n")),
-            lastEventId,
-          };
-        });
-        expect(actual.messages).toEqual(expected);
-        expect(actual.retries).toEqual(events.filter((e) => e.retry !== undefined).map((e) => e.retry));
-      }),
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(2000), { maxLength: 10 }),
+        (events, points) => {
+          const wire = utf8(events.map((e) => encodeEvent(e)).join(""));
+          const actual = run(cut(wire, points));
+          let lastEventId = "";
+          const expected = events.map((e) => {
+            if (e.id !== undefined) lastEventId = wellFormed(String(e.id));
+            return {
+              type: e.event ? wellFormed(e.event) : "message",
+              data: wellFormed((e.data as string).replace(/\r\n|\r/g, "\n")),
+              lastEventId,
+            };
+          });
+          expect(actual.messages).toEqual(expected);
+          expect(actual.retries).toEqual(events.filter((e) => e.retry !== undefined).map((e) => e.retry));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -519,7 +568,9 @@ describe("createParser bounds memory with maxEventSize", () => {
   });
 
   it("drops an oversized event, does not commit its id, and resumes after its blank line", () => {
-    const out = run(["id: 1\ndata: ok\n\n", "id: 2\ndata: 012345\ndata: more\nid: 3\nretry: 9\n\n", "data: next\n\n"], { maxEventSize: 12 });
+    const out = run(["id: 1\ndata: ok\n\n", "id: 2\ndata: 012345\ndata: more\nid: 3\nretry: 9\n\n", "data: next\n\n"], {
+      maxEventSize: 12,
+    });
     expect(out.errors).toEqual(["max-event-size-exceeded"]);
     expect(out.messages).toEqual([message("ok", "message", "1"), message("next", "message", "1")]);
     expect(out.retries).toEqual([]); // The rest of the oversized block is skipped, retry included.
@@ -534,12 +585,30 @@ describe("createParser bounds memory with maxEventSize", () => {
   });
 
   it("decides the same whatever the chunking", () => {
-    const piece = fc.constantFrom("data: ", "data: abc", "x".repeat(7), "\n", "\r", "\r\n", "\n\n", "id: 1", "id: 2", ": c", "retry: 5", "event: e");
+    const piece = fc.constantFrom(
+      "data: ",
+      "data: abc",
+      "x".repeat(7),
+      "\n",
+      "\r",
+      "\r\n",
+      "\n\n",
+      "id: 1",
+      "id: 2",
+      ": c",
+      "retry: 5",
+      "event: e",
+    );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 30 }), fc.integer({ min: 1, max: 30 }), fc.array(fc.nat(300), { maxLength: 10 }), (pieces, max, points) => {
-        const input = pieces.join("");
-        expect(run(cut(input, points), { maxEventSize: max })).toEqual(run([input], { maxEventSize: max }));
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.nat(300), { maxLength: 10 }),
+        (pieces, max, points) => {
+          const input = pieces.join("");
+          expect(run(cut(input, points), { maxEventSize: max })).toEqual(run([input], { maxEventSize: max }));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -583,7 +652,9 @@ describe("createParser bounds memory with maxEventSize", () => {
   });
 
   it("can be turned off with Infinity", () => {
-    expect(run([`data: ${"x".repeat(100_000)}\n\n`], { maxEventSize: Number.POSITIVE_INFINITY }).messages[0]!.data).toHaveLength(100_000);
+    expect(run([`data: ${"x".repeat(100_000)}\n\n`], { maxEventSize: Number.POSITIVE_INFINITY }).messages[0]!.data).toHaveLength(
+      100_000,
+    );
   });
 });
 
@@ -604,7 +675,9 @@ describe("EventStreamParserStream", () => {
   };
 
   it("turns bytes into messages and discards the unterminated end", async () => {
-    const messages = await collect(body("\uFEFFevent: a\ndata: é🎉\nid: 1\n\ndata: 2\n\ndata: cut").pipeThrough(new EventStreamParserStream()));
+    const messages = await collect(
+      body("\uFEFFevent: a\ndata: é🎉\nid: 1\n\ndata: 2\n\ndata: cut").pipeThrough(new EventStreamParserStream()),
+    );
     expect(messages).toEqual([message("é🎉", "a", "1"), message("2", "message", "1")]);
   });
 
@@ -617,7 +690,11 @@ describe("EventStreamParserStream", () => {
         controller.close();
       },
     });
-    const messages = await collect(text.pipeThrough(new EventStreamParserStream({ onRetry: (r) => seen.push(r), onComment: (c) => seen.push(c), lastEventId: "9" })));
+    const messages = await collect(
+      text.pipeThrough(
+        new EventStreamParserStream({ onRetry: (r) => seen.push(r), onComment: (c) => seen.push(c), lastEventId: "9" }),
+      ),
+    );
     expect(messages).toEqual([message("x", "message", "9")]);
     expect(seen).toEqual(["hi", 50]);
   });
@@ -628,7 +705,9 @@ describe("EventStreamParserStream", () => {
     await expect(failed).rejects.toSatisfy((error) => ParseError.is(error) && error.type === "max-event-size-exceeded");
 
     const errors: ParseError[] = [];
-    const messages = await collect(body(input).pipeThrough(new EventStreamParserStream({ maxEventSize: 8, onError: (e) => errors.push(e) })));
+    const messages = await collect(
+      body(input).pipeThrough(new EventStreamParserStream({ maxEventSize: 8, onError: (e) => errors.push(e) })),
+    );
     expect(messages.map((m) => m.data)).toEqual(["1", "2"]);
     expect(errors.map((e) => e.type)).toEqual(["max-event-size-exceeded"]);
   });

@@ -84,7 +84,8 @@ function compareIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
-const requirement = redisRequirement() === "run" && !hasRedisCli() ? (process.env.CI === "true" ? "fail" : "skip") : redisRequirement();
+const requirement =
+  redisRequirement() === "run" && !hasRedisCli() ? (process.env.CI === "true" ? "fail" : "skip") : redisRequirement();
 
 describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () => {
   if (requirement === "fail") {
@@ -149,7 +150,9 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
         // Ids are unique across the cluster; each topic's entries arrive in publication order.
         expect(new Set(published.map((p) => p.id)).size).toBe(published.length);
         for (const topic of topics) {
-          expect(received.get(topic)!.map((entry) => entry.id)).toEqual(published.filter((p) => p.topic === topic).map((p) => p.id));
+          expect(received.get(topic)!.map((entry) => entry.id)).toEqual(
+            published.filter((p) => p.topic === topic).map((p) => p.id),
+          );
         }
         // The group's two topics share one clock: their ids increase in publication order across both.
         const room = published.filter((p) => p.topic.startsWith("{room42}")).map((p) => p.id);
@@ -165,7 +168,11 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
         const history = await reader.history(span, compound);
         expect(history.gone).toBe(false);
         const rest = (history as { entries: readonly BackplaneEntry[] }).entries.map((entry) => entry.id).sort(compareIds);
-        const expected = published.slice(cut).filter((p) => span.includes(p.topic)).map((p) => p.id).sort(compareIds);
+        const expected = published
+          .slice(cut)
+          .filter((p) => span.includes(p.topic))
+          .map((p) => p.id)
+          .sort(compareIds);
         expect(rest).toEqual(expected);
       } finally {
         await writer.close();
@@ -203,7 +210,7 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       // One prefix for all three.
       const shared = prefix();
       const spawnWith = async (): Promise<string> => {
-        const child = spawn("node_modules/.bin/tsx", ["test/redis/instance.ts"], {
+        const child = spawn(process.execPath, ["--import", "tsx", "test/redis/instance.ts"], {
           env: { ...process.env, REDIS_URL: url, PREFIX: shared, KEEP_ALIVE: "60000" },
           stdio: ["ignore", "pipe", "inherit"],
         });
@@ -223,7 +230,10 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       // Each subscription is live once one probe event published after it has arrived.
       const probe = async (topic: string, clients: Client[]): Promise<void> => {
         for (;;) {
-          const response = await fetch(`${instances[0]}/publish?topic=${encodeURIComponent(topic)}`, { method: "POST", body: "probe" });
+          const response = await fetch(`${instances[0]}/publish?topic=${encodeURIComponent(topic)}`, {
+            method: "POST",
+            body: "probe",
+          });
           const id = await response.text();
           const arrived = await Promise.race([
             Promise.all(clients.map((c) => c.until((events) => events.some((block) => block.id === id)))).then(() => true),
@@ -239,7 +249,10 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       for (let n = 0; n < 45; n++) {
         const topic = topics[n % 3]!;
         const data = `m${n}`;
-        const response = await fetch(`${instances[n % 3]}/publish?topic=${encodeURIComponent(topic)}`, { method: "POST", body: data });
+        const response = await fetch(`${instances[n % 3]}/publish?topic=${encodeURIComponent(topic)}`, {
+          method: "POST",
+          body: data,
+        });
         expect(response.status).toBe(200);
         published.push({ topic, id: await response.text(), data });
       }
@@ -248,10 +261,14 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       await Promise.all(roomClients.map((c) => c.until((events) => events.some((block) => block.id === room.at(-1)!.id))));
       await Promise.all(soloClients.map((c) => c.until((events) => events.some((block) => block.id === solo.at(-1)!.id))));
       for (const c of roomClients) {
-        expect(c.events.filter((block) => block.data !== "probe").map((block) => [block.id, block.data])).toEqual(room.map((p) => [p.id, p.data]));
+        expect(c.events.filter((block) => block.data !== "probe").map((block) => [block.id, block.data])).toEqual(
+          room.map((p) => [p.id, p.data]),
+        );
       }
       for (const c of soloClients) {
-        expect(c.events.filter((block) => block.data !== "probe").map((block) => [block.id, block.data])).toEqual(solo.map((p) => [p.id, p.data]));
+        expect(c.events.filter((block) => block.data !== "probe").map((block) => [block.id, block.data])).toEqual(
+          solo.map((p) => [p.id, p.data]),
+        );
       }
       // The client of instance 0 leaves after the 10th room event and comes back on instance 2.
       const leaveAt = room[9]!;
@@ -285,7 +302,9 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       // Two topics without a common hash tag, in slots served by different primaries.
       const slotOf = (topic: string): number => keySlot(`${shared}s:{${topic}}${topic}`);
       const north = "north";
-      const south = ["south", "east", "west", "up", "down"].find((topic) => cluster.primaryOf(slotOf(topic)) !== cluster.primaryOf(slotOf(north)))!;
+      const south = ["south", "east", "west", "up", "down"].find(
+        (topic) => cluster.primaryOf(slotOf(topic)) !== cluster.primaryOf(slotOf(north)),
+      )!;
       const topics = [north, south];
       const query = topics.map((topic) => `topic=${topic}`).join("&");
       const publishTo = async (base: string, topic: string, data: string): Promise<string> => {
@@ -352,7 +371,12 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
     const redis = new Cluster(cluster.nodes, { enableOfflineQueue: true, redisOptions: { commandTimeout: 10_000 } });
     // Each step is bounded, so that a failure says which one did not happen.
     const step = <T>(what: string, promise: Promise<T>): Promise<T> =>
-      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Timed out: ${what}; reported: ${errors.map(String).join(" | ")}`)), 30_000))]);
+      Promise.race([
+        promise,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`Timed out: ${what}; reported: ${errors.map(String).join(" | ")}`)), 30_000),
+        ),
+      ]);
     const errors: unknown[] = [];
     let onLost: (() => void) | undefined;
     const backplane = new RedisBackplane({
@@ -371,7 +395,10 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       const primary = cluster.primaryOf(slot);
       // Its replica, to freeze (SIGSTOP) so that what the primary acknowledges meanwhile is not replicated.
       const nodes = cluster.cli(primary, "cluster", "nodes");
-      const primaryId = nodes.split("\n").find((line) => line.includes(`:${primary}@`))!.split(" ")[0]!;
+      const primaryId = nodes
+        .split("\n")
+        .find((line) => line.includes(`:${primary}@`))!
+        .split(" ")[0]!;
       const replicaLine = nodes.split("\n").find((line) => line.split(" ")[3] === primaryId)!;
       const replicaPort = Number(replicaLine.split(" ")[1]!.split(":")[1]!.split("@")[0]);
       const replicaPid = Number(/process_id:(\d+)/.exec(cluster.cli(replicaPort, "info", "server"))![1]);
@@ -417,13 +444,17 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       const lost = new Promise<void>((resolve) => (onLost = resolve));
       await cluster.kill(primary);
       process.kill(replicaPid, "SIGCONT");
-      await cluster.waitUntil(() => cluster.cli(replicaPort, "info", "replication").includes("role:master"), "the replica's promotion");
+      await cluster.waitUntil(
+        () => cluster.cli(replicaPort, "info", "replication").includes("role:master"),
+        "the replica's promotion",
+      );
 
       // Publishing works again once the client has found the new primary.
       let after: string | undefined;
       const deadline = Date.now() + 30_000;
       while (after === undefined) {
-        if (Date.now() > deadline) throw new Error(`Timed out: publishing after the failover; reported: ${errors.map(String).join(" | ")}`);
+        if (Date.now() > deadline)
+          throw new Error(`Timed out: publishing after the failover; reported: ${errors.map(String).join(" | ")}`);
         try {
           after = await hub.publish({ data: "after" }, { topic });
         } catch (error) {
@@ -434,7 +465,9 @@ describe.skipIf(requirement === "skip")("RedisBackplane on Redis Cluster", () =>
       await step("the event after the failover delivered", readUntil(after));
       await step("the loss reported", lost);
       const report = errors.find((error) => RedisBackplaneError.is(error) && error.kind === "lost") as Error;
-      expect(report.message).toMatch(/^Events were lost: slot \d+ failed over and its new primary lacks acknowledged events up to "/);
+      expect(report.message).toMatch(
+        /^Events were lost: slot \d+ failed over and its new primary lacks acknowledged events up to "/,
+      );
       // No id is issued twice: the clock was moved past what this instance had delivered.
       expect(compareIds(after, lostIds.at(-1)!)).toBeGreaterThan(0);
       await reader.cancel();

@@ -264,7 +264,9 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       expect(collector.entries.map((entry) => entry.event)).toEqual(expected);
       const history = await instance.history(["f"], ids[0]!);
       expect(history).toMatchObject({ gone: false });
-      expect((history as { gone: false; entries: BackplaneEntry[] }).entries.map((entry) => entry.event)).toEqual(expected.slice(1));
+      expect((history as { gone: false; entries: BackplaneEntry[] }).entries.map((entry) => entry.event)).toEqual(
+        expected.slice(1),
+      );
       const raw = await client().call("XRANGE", `${keys}s:f`, "-", "+");
       expect(raw).toEqual([
         [ids[0], ["e", "price", "d", 'line 1\nline 2\r\n{"x":1}', "c", "a\ncomment", "r", "2500"]],
@@ -278,7 +280,9 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
     it("refuses publisher ids, invalid arguments, and use after close", async () => {
       const instance = backplane({ prefix: prefix() });
       expect(() => instance.publish("t", { data: "x", id: "5-0" })).toThrow(
-        new TypeError('Cannot publish: the Redis backplane assigns the ids, so the event must have none, got "id" the string "5-0"'),
+        new TypeError(
+          'Cannot publish: the Redis backplane assigns the ids, so the event must have none, got "id" the string "5-0"',
+        ),
       );
       expect(() => instance.publish("", { data: "x" })).toThrow(TypeError);
       expect(() => instance.subscribe("t", "nope" as never)).toThrow(TypeError);
@@ -297,7 +301,10 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       const redis = client();
       const instance = new RedisBackplane({ redis, prefix: prefix(), blockTimeout: 20_000 });
       backplanes.push(instance);
-      const countClients = async (): Promise<number> => String(await redis.call("CLIENT", "LIST")).trim().split("\n").length;
+      const countClients = async (): Promise<number> =>
+        String(await redis.call("CLIENT", "LIST"))
+          .trim()
+          .split("\n").length;
       const before = await countClients();
       const collectors = Array.from({ length: 20 }, () => new Collector());
       await Promise.all(collectors.map((collector, i) => instance.subscribe(`topic-${i}`, collector.listener).ready));
@@ -486,7 +493,9 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       // The five oldest of "trimmed" were gone before the reader came back: reported, not hidden.
       expect(trimmed.ids).toEqual(during.slice(6));
       const report = errors.find((error) => RedisBackplaneError.is(error) && error.kind === "lost") as Error;
-      expect(report.message).toMatch(/^Events were lost: topic "trimmed" was trimmed past "\d+-\d+" before this instance could read it/);
+      expect(report.message).toMatch(
+        /^Events were lost: topic "trimmed" was trimmed past "\d+-\d+" before this instance could read it/,
+      );
       const after = await publisher.publish("kept", { data: "after" });
       await kept.until(3);
       expect(kept.ids.at(-1)).toBe(after);
@@ -584,7 +593,9 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       const marker = `warm-up:${topic}`;
       for (;;) {
         expect((await publish(instance, topic, marker)).status).toBe(200);
-        const arrived = Promise.all(clients.map((client) => client.until((c) => c.events.some((block) => block.data === marker))));
+        const arrived = Promise.all(
+          clients.map((client) => client.until((c) => c.events.some((block) => block.data === marker))),
+        );
         if (await Promise.race([arrived.then(() => true), sleep(500).then(() => false)])) return;
       }
     }
@@ -605,7 +616,11 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       }
       // Let the readers of all instances take the topics up.
       for (const topic of ["a", "b"]) {
-        await warmUp(hubs[0]!, topic, subscribers.filter((s) => s.topics.includes(topic)).map((s) => s.client));
+        await warmUp(
+          hubs[0]!,
+          topic,
+          subscribers.filter((s) => s.topics.includes(topic)).map((s) => s.client),
+        );
       }
 
       const published: { topic: string; data: string; id: string }[] = [];
@@ -723,9 +738,7 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
 
         const expected = [...acknowledged.keys()].sort(compareIds);
         const last = expected.at(-1)!;
-        await Promise.all(
-          subscribers.map((client) => client.until((c) => c.events.some((block) => block.id === last))),
-        );
+        await Promise.all(subscribers.map((client) => client.until((c) => c.events.some((block) => block.id === last))));
         const published = (client: StreamClient): Block[] => client.events.filter((block) => !isWarmUp(block));
         const reference = published(subscribers[0]!).map((block) => [block.id, block.data]);
         for (const client of subscribers) {
@@ -799,16 +812,27 @@ describe.skipIf(requirement !== "run")("RedisBackplane", () => {
       let text = "";
       while ((text.match(/\n\n/g)?.length ?? 0) < 30) text += decoder.decode((await reader.read()).value);
       await reader.cancel();
-      const seen = text.split("\n\n").filter((block) => block.startsWith("data: ")).map(parseBlock);
+      const seen = text
+        .split("\n\n")
+        .filter((block) => block.startsWith("data: "))
+        .map(parseBlock);
       expect(Number(seen.at(-1)!.data)).toBeLessThanOrEqual(150);
-      const again = await b.subscribe(new Request("http://hub.test/sse?topic=h", { headers: { "Last-Event-ID": seen.at(-1)!.id! } }));
+      const again = await b.subscribe(
+        new Request("http://hub.test/sse?topic=h", { headers: { "Last-Event-ID": seen.at(-1)!.id! } }),
+      );
       reconnected.resolve();
       const next = again.body!.getReader();
       let rest = "";
       await publisher;
       while (!rest.includes(`id: ${ids.at(-1)}\n`)) rest += decoder.decode((await next.read()).value);
       await next.cancel();
-      const received = [...seen, ...rest.split("\n\n").filter((block) => block !== "").map(parseBlock)];
+      const received = [
+        ...seen,
+        ...rest
+          .split("\n\n")
+          .filter((block) => block !== "")
+          .map(parseBlock),
+      ];
       const firstN = Number(received[0]!.data);
       expect(received.map((block) => block.id)).toEqual(ids.slice(firstN - 1));
       expect(received.map((block) => block.data)).toEqual(Array.from({ length: 300 - firstN + 1 }, (_, i) => String(firstN + i)));

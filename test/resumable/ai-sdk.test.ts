@@ -28,7 +28,10 @@ function userMessage(text: string): UIMessage {
 }
 
 /** Reads chunks until `stop(chunks)` holds or the stream ends. */
-async function take(stream: ReadableStream<UIMessageChunk>, stop: (chunks: UIMessageChunk[]) => boolean): Promise<UIMessageChunk[]> {
+async function take(
+  stream: ReadableStream<UIMessageChunk>,
+  stop: (chunks: UIMessageChunk[]) => boolean,
+): Promise<UIMessageChunk[]> {
   const chunks: UIMessageChunk[] = [];
   const reader = stream.getReader();
   try {

@@ -26,7 +26,11 @@ function post(base: string, id: string, text: string): Promise<Response> {
   return fetch(`${base}/api/chat`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ id, trigger: "submit-message", messages: [{ id: "u1", role: "user", parts: [{ type: "text", text }] }] }),
+    body: JSON.stringify({
+      id,
+      trigger: "submit-message",
+      messages: [{ id: "u1", role: "user", parts: [{ type: "text", text }] }],
+    }),
   });
 }
 
@@ -61,7 +65,9 @@ for (const runtime of ["node", "deno", "bun", "workerd"] as RuntimeName[]) {
       expect(reader.data.at(-1)).toBe("[DONE]");
       expect(deltas(reader)).toBe(mockAnswer("hello"));
       expect((await fetch(`${server.url}/api/chat/${id}/stream`)).status).toBe(204);
-      const resumed = await fetch(`${server.url}/api/chat/${id}/stream`, { headers: { "Last-Event-ID": reader.messages[3]!.lastEventId } });
+      const resumed = await fetch(`${server.url}/api/chat/${id}/stream`, {
+        headers: { "Last-Event-ID": reader.messages[3]!.lastEventId },
+      });
       const rest = new EventReader(resumed);
       await rest.ended;
       expect(rest.data).toEqual(reader.data.slice(4));
@@ -114,10 +120,7 @@ describe.skipIf(!chromiumAvailable())("the AI chat panel in Chromium", () => {
     await page.click("#ai-send");
     await page.waitForFunction(() => (window as unknown as { aiChat: { text: string } }).aiChat.text.length > 0);
     await page.click("#ai-stop");
-    await page.waitForFunction(
-      (before) => Number(document.getElementById("ai-cancelled")!.textContent) > before,
-      cancelled,
-    );
+    await page.waitForFunction((before) => Number(document.getElementById("ai-cancelled")!.textContent) > before, cancelled);
     expect(await page.textContent("[data-testid=ai-state]")).toBe("stopped");
   });
 });

@@ -58,12 +58,14 @@ async function handle(request: Request): Promise<Response> {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "mock", stream: true, messages: [{ role: "user", content: prompt }] }),
         signal,
-      }));
+      }),
+    );
     return new Response(null, { status: 201 });
   }
   if (url.pathname === "/stream" && request.method === "GET") return streams.subscribe(request, id);
   if (url.pathname === "/stop" && request.method === "POST") return Response.json({ stopped: await streams.stop(id, "user") });
-  if (url.pathname === "/status" && request.method === "GET") return Response.json({ status: (await streams.status(id)) ?? null });
+  if (url.pathname === "/status" && request.method === "GET")
+    return Response.json({ status: (await streams.status(id)) ?? null });
   return new Response("Not found", { status: 404 });
 }
 

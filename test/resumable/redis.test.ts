@@ -97,15 +97,20 @@ describe.skipIf(requirement !== "run")("resumable streams on Redis, three proces
   }
 
   async function startStream(instance: Instance, id: string, prompt: string, url = upstreamUrl): Promise<void> {
-    const response = await fetch(`${instance.url}/start?id=${id}&prompt=${encodeURIComponent(prompt)}&upstream=${encodeURIComponent(url)}`, {
-      method: "POST",
-    });
+    const response = await fetch(
+      `${instance.url}/start?id=${id}&prompt=${encodeURIComponent(prompt)}&upstream=${encodeURIComponent(url)}`,
+      {
+        method: "POST",
+      },
+    );
     expect(response.status).toBe(201);
   }
 
   async function follow(instance: Instance, id: string, lastEventId?: string): Promise<EventReader> {
     return new EventReader(
-      await fetch(`${instance.url}/stream?id=${id}`, { headers: lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId } }),
+      await fetch(`${instance.url}/stream?id=${id}`, {
+        headers: lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId },
+      }),
     );
   }
 

@@ -228,7 +228,10 @@ describe("ResumableStreams in memory", () => {
     const reader = new EventReader(await streams.subscribe(request("n"), "n"));
     await reader.ended;
     expect(Date.now() - started).toBeLessThan(300 + 100);
-    expect(reader.messages.map((m) => [m.type, m.data])).toEqual([["message", "partial"], ["error", '{"reason":"lost"}']]);
+    expect(reader.messages.map((m) => [m.type, m.data])).toEqual([
+      ["message", "partial"],
+      ["error", '{"reason":"lost"}'],
+    ]);
     expect(await streams.status("n")).toBe("failed");
   });
 
@@ -328,4 +331,3 @@ describe("ResumableStreams in memory", () => {
     await expect(streams.subscribe(request("x"), "")).rejects.toThrow(TypeError);
   });
 });
-

@@ -106,7 +106,10 @@ export function handle(request: Request): Response | Promise<Response> {
       return response;
     }
     case "/cut/count":
-      return Response.json({ count: getCutHub().count(param("topic", "flood")), stream: cutStreams.get(param("ch", "default")) ?? null });
+      return Response.json({
+        count: getCutHub().count(param("topic", "flood")),
+        stream: cutStreams.get(param("ch", "default")) ?? null,
+      });
     case "/cut/stream": {
       // A producer that awaits its sends, to a client that may stop reading.
       const status = { sent: 0, ended: false };

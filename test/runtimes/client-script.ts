@@ -3,7 +3,8 @@
 import { subscribe } from "../../src/client/index.ts";
 
 declare const Deno: { args: string[] } | undefined;
-const url = typeof Deno !== "undefined" ? Deno.args[0] : (globalThis as unknown as { process: { argv: string[] } }).process.argv[2];
+const url =
+  typeof Deno !== "undefined" ? Deno.args[0] : (globalThis as unknown as { process: { argv: string[] } }).process.argv[2];
 const received: { type: string; data: string; lastEventId: string }[] = [];
 for await (const message of subscribe(`${url}/counter?retry=10`, { retry: 10_000 })) {
   received.push(message);

@@ -23,10 +23,12 @@ export function rawRequest(url: string, request: string): Promise<RawResponse> {
     let headDone = false;
     let bytes = 0;
     let closed = false;
-    const closedPromise = new Promise<void>((r) => socket.once("close", () => {
-      closed = true;
-      r();
-    }));
+    const closedPromise = new Promise<void>((r) =>
+      socket.once("close", () => {
+        closed = true;
+        r();
+      }),
+    );
     socket.on("error", () => {});
     socket.once("connect", () => socket.write(request));
     socket.on("data", (chunk: Buffer) => {
@@ -59,7 +61,8 @@ export function rawRequest(url: string, request: string): Promise<RawResponse> {
       });
     });
     socket.once("close", () => {
-      if (!headDone) reject(new Error(`The connection closed before a response head: ${Buffer.concat(chunks).toString("latin1")}`));
+      if (!headDone)
+        reject(new Error(`The connection closed before a response head: ${Buffer.concat(chunks).toString("latin1")}`));
     });
   });
 }
@@ -71,7 +74,11 @@ export function get(url: string, path: string, headers: string[] = []): string {
 }
 
 /** Polls `probe` until it returns a value, or fails after `withinMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, withinMs: number): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  withinMs: number,
+): Promise<T> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const value = await probe();

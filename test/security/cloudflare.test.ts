@@ -32,7 +32,8 @@ describe("hubRouter", () => {
     const names: string[] = [];
     const listed = hubRouter(recordingNamespace(names), { topics: ["news"] });
     const checked = hubRouter(recordingNamespace(names), {
-      onSubscribe: (request) => (request.headers.get("authorization") === "yes" ? undefined : new Response("Forbidden", { status: 403 })),
+      onSubscribe: (request) =>
+        request.headers.get("authorization") === "yes" ? undefined : new Response("Forbidden", { status: 403 }),
     });
     const answers = [
       await listed(new Request("http://x/?topic=attacker-1")),
@@ -45,7 +46,9 @@ describe("hubRouter", () => {
     expect(answers[4]!.headers.get("allow")).toBe("GET");
     expect(names).toEqual([]);
     expect(await (await listed(new Request("http://x/?topic=news"))).text()).toBe("from the object");
-    expect(await (await checked(new Request("http://x/?topic=mine", { headers: { authorization: "yes" } }))).text()).toBe("from the object");
+    expect(await (await checked(new Request("http://x/?topic=mine", { headers: { authorization: "yes" } }))).text()).toBe(
+      "from the object",
+    );
     expect(names).toEqual(["news", "mine"]);
   });
 });
@@ -55,7 +58,10 @@ describe.skipIf(!available("workerd"))("hub objects on workerd, under attack", (
   let base: string;
   const open: Subscription[] = [];
   const subscribe = async (path: string, lastEventId?: string): Promise<Subscription> => {
-    const subscription = await Subscription.open(`${base}${path}`, lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId });
+    const subscription = await Subscription.open(
+      `${base}${path}`,
+      lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId },
+    );
     open.push(subscription);
     return subscription;
   };
@@ -66,8 +72,10 @@ describe.skipIf(!available("workerd"))("hub objects on workerd, under attack", (
     expect(response.status, await response.clone().text()).toBe(200);
     return ((await response.json()) as { id: string }).id;
   };
-  const keys = async (object: string): Promise<string[]> => (await fetch(`${base}/keys?object=${object}`)).json() as Promise<string[]>;
-  const constructed = async (): Promise<number> => ((await (await fetch(`${base}/constructed`)).json()) as { constructed: number }).constructed;
+  const keys = async (object: string): Promise<string[]> =>
+    (await fetch(`${base}/keys?object=${object}`)).json() as Promise<string[]>;
+  const constructed = async (): Promise<number> =>
+    ((await (await fetch(`${base}/constructed`)).json()) as { constructed: number }).constructed;
 
   beforeAll(async () => {
     worker = await startDurableObjectWorker("test/adapters/cloudflare/guarded-worker.ts", {
@@ -89,7 +97,10 @@ describe.skipIf(!available("workerd"))("hub objects on workerd, under attack", (
     const long = "é".repeat(1500); // 3000 bytes: past the 2 KiB storage key limit if it were in a key
     for (let i = 0; i < 6; i++) {
       const response = await publish("shared", long, { data: String(i) });
-      expect([response.status, await response.text()]).toEqual([400, 'Cannot publish: "topic" must be at most 256 bytes, got 3000 bytes']);
+      expect([response.status, await response.text()]).toEqual([
+        400,
+        'Cannot publish: "topic" must be at most 256 bytes, got 3000 bytes',
+      ]);
     }
     const refused = await fetch(`${base}/?object=shared&topic=${encodeURIComponent(long)}`);
     expect([refused.status, await refused.text()]).toEqual([400, "Invalid topic: it must be at most 256 bytes, got 3000"]);

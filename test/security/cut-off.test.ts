@@ -38,7 +38,8 @@ async function inProcess(server: Server): Promise<RunningServer & { sockets: Set
 const TARGETS: Target[] = [
   {
     name: "@hono/node-server",
-    start: () => inProcess(serve({ fetch: handle, port: 0, hostname: "127.0.0.1", autoCleanupIncoming: false } as never) as Server),
+    start: () =>
+      inProcess(serve({ fetch: handle, port: 0, hostname: "127.0.0.1", autoCleanupIncoming: false } as never) as Server),
   },
   { name: "the Node adapter", start: () => inProcess(createServer(toNodeListener(handle) as never)) },
   { name: "Deno", start: () => startApp("deno"), skip: !available("deno") },
@@ -58,10 +59,11 @@ for (const target of TARGETS) {
       await server?.stop();
     });
 
-    const count = async (query: string) => (await (await fetch(`${server.url}/cut/count?${query}`)).json()) as {
-      count: number;
-      stream: { sent: number; ended: boolean } | null;
-    };
+    const count = async (query: string) =>
+      (await (await fetch(`${server.url}/cut/count?${query}`)).json()) as {
+        count: number;
+        stream: { sent: number; ended: boolean } | null;
+      };
 
     /** After the server gave up on the client: an in-process server holds no buffer for it any more. */
     const expectFreed = async () => {
@@ -79,7 +81,11 @@ for (const target of TARGETS) {
       const client = await rawRequest(server.url, get(server.url, `/cut/hub?topic=${topic}`));
       expect(client.status).toBe(200);
       // The subscription is cut (256 KiB queued, or 1 s without a read), well within 10 s.
-      await waitFor("the hub to drop the frozen subscriber", async () => ((await count(`topic=${topic}`)).count === 0 ? true : undefined), 10_000);
+      await waitFor(
+        "the hub to drop the frozen subscriber",
+        async () => ((await count(`topic=${topic}`)).count === 0 ? true : undefined),
+        10_000,
+      );
       await expectFreed();
       const { graceful, closed } = await client.finish(10_000);
       expect(closed).toBe(true);
@@ -91,10 +97,14 @@ for (const target of TARGETS) {
       const client = await rawRequest(server.url, get(server.url, `/cut/stream?ch=${ch}&size=32000`));
       expect(client.status).toBe(200);
       // The producer awaits every send: it is released (send() resolves false) by the cut.
-      const status = await waitFor("the producer to be released", async () => {
-        const { stream } = await count(`ch=${ch}`);
-        return stream?.ended ? stream : undefined;
-      }, 10_000);
+      const status = await waitFor(
+        "the producer to be released",
+        async () => {
+          const { stream } = await count(`ch=${ch}`);
+          return stream?.ended ? stream : undefined;
+        },
+        10_000,
+      );
       expect(status.sent).toBeGreaterThan(0);
       await expectFreed();
       const { graceful, closed } = await client.finish(10_000);

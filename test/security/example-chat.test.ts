@@ -43,13 +43,25 @@ describe("the example chat under attack", () => {
     expect((await app.fetch(post("/chat/broadcast?from=bob&message=x", { "X-Chat-Session": mallory }))).status).toBe(403);
     // Bob's own session works, by header or by cookie; a second tab of bob may join.
     expect((await app.fetch(post("/chat/broadcast?from=bob&message=mine", { "X-Chat-Session": token }))).status).toBe(200);
-    expect((await app.fetch(post("/chat/broadcast?from=bob&message=mine", { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` }))).status).toBe(200);
-    const second = await app.fetch(new Request(`${base}/chat/sse?username=bob`, { headers: { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` } }));
+    expect(
+      (
+        await app.fetch(
+          post("/chat/broadcast?from=bob&message=mine", { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` }),
+        )
+      ).status,
+    ).toBe(200);
+    const second = await app.fetch(
+      new Request(`${base}/chat/sse?username=bob`, {
+        headers: { Cookie: `hertz_chat_${btoa("bob").replace(/=+$/, "")}=${token}` },
+      }),
+    );
     expect(second.status).toBe(200);
     await second.body!.cancel();
     await bob.body!.cancel();
     // Still claimed after leaving, within the replay window: no replay of bob's messages for others.
-    expect((await app.fetch(new Request(`${base}/chat/sse?username=bob`, { headers: { "Last-Event-ID": "0" } }))).status).toBe(403);
+    expect((await app.fetch(new Request(`${base}/chat/sse?username=bob`, { headers: { "Last-Event-ID": "0" } }))).status).toBe(
+      403,
+    );
     // Names nobody holds stay usable as from, as in the original.
     expect((await app.fetch(post("/chat/broadcast?from=nobody&message=hi"))).status).toBe(200);
     await app.close();

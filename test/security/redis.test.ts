@@ -43,7 +43,10 @@ describe.skipIf(requirement === "skip")("Redis backplane: topics cannot reach ot
       for (const topic of ["admin:audit", "admin:", "admin:s:audit", "admin:c:", "s:admin:audit"]) {
         const history = await publicPlane.history([topic], before);
         const entries = history.gone ? [] : history.entries;
-        expect(entries.map((entry) => entry.event.data), topic).not.toContain("secret");
+        expect(
+          entries.map((entry) => entry.event.data),
+          topic,
+        ).not.toContain("secret");
       }
       // Subscribing to them (the old reader's XREAD then failed with WRONGTYPE on every retry)
       // leaves every other topic of the instance live.
@@ -93,7 +96,9 @@ describe.skipIf(requirement === "skip")("Redis backplane: topics cannot reach ot
       const history = await plane.history(["a:b"], first);
       expect(history.gone ? [] : history.entries.map((entry) => entry.id)).toEqual([a]);
       expect(() => plane.publish("é".repeat(9), { data: "x" })).toThrow(RangeError);
-      expect(() => plane.publish("é".repeat(9), { data: "x" })).toThrow('Cannot publish: "topic" must be at most 16 bytes, got 18 bytes');
+      expect(() => plane.publish("é".repeat(9), { data: "x" })).toThrow(
+        'Cannot publish: "topic" must be at most 16 bytes, got 18 bytes',
+      );
       expect(() => plane.subscribe("\uD800", () => {})).toThrow(TypeError);
       expect(await client().call("EXISTS", "enc:s:a%3Ab", "enc:s:a%253Ab")).toBe(2);
     } finally {

@@ -9,7 +9,10 @@ import { MemoryBackplane, SSEHub } from "../../src/hub/index.ts";
 const decoder = new TextDecoder();
 
 /** Reads `body` until `done(text)` holds; returns the text and the size of every chunk read. */
-async function readUntil(body: ReadableStream<Uint8Array>, done: (text: string) => boolean): Promise<{ text: string; chunks: number[] }> {
+async function readUntil(
+  body: ReadableStream<Uint8Array>,
+  done: (text: string) => boolean,
+): Promise<{ text: string; chunks: number[] }> {
   const reader = body.getReader();
   let text = "";
   const chunks: number[] = [];
@@ -116,7 +119,10 @@ describe("queue bounds in bytes", () => {
     const reader = lagging.body!.getReader();
     const { value } = await reader.read();
     expect(value!.byteLength).toBeLessThanOrEqual(10_000);
-    const numbers = decoder.decode(value).match(/data: (\d+):/g)!.map((m) => Number(m.slice(6, -1)));
+    const numbers = decoder
+      .decode(value)
+      .match(/data: (\d+):/g)!
+      .map((m) => Number(m.slice(6, -1)));
     expect(numbers.at(-1)).toBe(50);
     expect(numbers.length).toBeLessThan(10);
     await reader.cancel();

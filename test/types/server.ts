@@ -15,36 +15,48 @@ declare const request: Request;
 declare const c: Context;
 
 // --- sseResponse: the handler's stream is typed by `events` --------------------------------
-sseResponse(request, async (stream) => {
-  await stream.send({ event: "price", data: { symbol: "AAPL", price: 189.5 } });
-  await stream.send({ data: "the message key: no name needed" });
-  await stream.send({ retry: 1000 });
-  // @ts-expect-error: a wrong event name
-  await stream.send({ event: "weather", data: { sky: "blue" } });
-  // @ts-expect-error: a wrong payload
-  await stream.send({ event: "price", data: { symbol: "AAPL", price: "189.5" } });
-  // @ts-expect-error: a missing field
-  await stream.send({ event: "chat", data: { from: "ann" } });
-}, {
-  events: zodEvents,
-  onError: async (_error, stream) => {
-    await stream.send({ event: "chat", data: { from: "server", text: "sorry" } });
-    // @ts-expect-error: onError's stream is typed too
-    await stream.send({ event: "oops", data: 1 });
+sseResponse(
+  request,
+  async (stream) => {
+    await stream.send({ event: "price", data: { symbol: "AAPL", price: 189.5 } });
+    await stream.send({ data: "the message key: no name needed" });
+    await stream.send({ retry: 1000 });
+    // @ts-expect-error: a wrong event name
+    await stream.send({ event: "weather", data: { sky: "blue" } });
+    // @ts-expect-error: a wrong payload
+    await stream.send({ event: "price", data: { symbol: "AAPL", price: "189.5" } });
+    // @ts-expect-error: a missing field
+    await stream.send({ event: "chat", data: { from: "ann" } });
   },
-});
+  {
+    events: zodEvents,
+    onError: async (_error, stream) => {
+      await stream.send({ event: "chat", data: { from: "server", text: "sorry" } });
+      // @ts-expect-error: onError's stream is typed too
+      await stream.send({ event: "oops", data: 1 });
+    },
+  },
+);
 
 for (const events of [valibotEvents, arktypeEvents] as const) void events; // (the same below, per library)
-sseResponse(request, async (stream) => {
-  await stream.send({ event: "chat", data: { from: "ann", text: "hi" } });
-  // @ts-expect-error: a wrong payload (valibot)
-  await stream.send({ event: "chat", data: { from: "ann", text: 1 } });
-}, { events: valibotEvents });
-sseResponse(request, async (stream) => {
-  await stream.send({ event: "price", data: { symbol: "AAPL", price: 1 } });
-  // @ts-expect-error: a wrong event name (arktype)
-  await stream.send({ event: "prices", data: { symbol: "AAPL", price: 1 } });
-}, { events: arktypeEvents });
+sseResponse(
+  request,
+  async (stream) => {
+    await stream.send({ event: "chat", data: { from: "ann", text: "hi" } });
+    // @ts-expect-error: a wrong payload (valibot)
+    await stream.send({ event: "chat", data: { from: "ann", text: 1 } });
+  },
+  { events: valibotEvents },
+);
+sseResponse(
+  request,
+  async (stream) => {
+    await stream.send({ event: "price", data: { symbol: "AAPL", price: 1 } });
+    // @ts-expect-error: a wrong event name (arktype)
+    await stream.send({ event: "prices", data: { symbol: "AAPL", price: 1 } });
+  },
+  { events: arktypeEvents },
+);
 
 // Untyped: any SSEEvent, as before.
 sseResponse(request, async (stream) => {
@@ -74,22 +86,32 @@ const plainHub = new SSEHub();
 void plainHub.publish({ event: "anything", data: [1, 2, 3] });
 
 // --- Hono -----------------------------------------------------------------------------------
-sse(c, async (stream, ctx) => {
-  void ctx.req.url;
-  await stream.send({ event: "price", data: { symbol: "AAPL", price: 1 } });
-  // @ts-expect-error: a wrong event name
-  await stream.send({ event: "weather", data: {} });
-}, { events: zodEvents });
-sseHandler(async (stream) => {
-  // @ts-expect-error: a wrong payload
-  await stream.send({ event: "chat", data: { from: 1, text: "hi" } });
-}, { events: zodEvents });
+sse(
+  c,
+  async (stream, ctx) => {
+    void ctx.req.url;
+    await stream.send({ event: "price", data: { symbol: "AAPL", price: 1 } });
+    // @ts-expect-error: a wrong event name
+    await stream.send({ event: "weather", data: {} });
+  },
+  { events: zodEvents },
+);
+sseHandler(
+  async (stream) => {
+    // @ts-expect-error: a wrong payload
+    await stream.send({ event: "chat", data: { from: 1, text: "hi" } });
+  },
+  { events: zodEvents },
+);
 sse(c, async (stream) => {
   await stream.send({ event: "untyped", data: "fine" });
 });
 
 // --- errorEvent is typed by `events` too ------------------------------------------------------
-sseResponse(request, async () => {}, { events: zodEvents, errorEvent: { event: "chat", data: { from: "server", text: "failed" } } });
+sseResponse(request, async () => {}, {
+  events: zodEvents,
+  errorEvent: { event: "chat", data: { from: "server", text: "failed" } },
+});
 sseResponse(request, async () => {}, { events: zodEvents, errorEvent: () => ({ data: "failed" }) });
 // @ts-expect-error: an errorEvent not in the map
 sseResponse(request, async () => {}, { events: zodEvents, errorEvent: { event: "error", data: "failed" } });

@@ -15,12 +15,10 @@ import type { ServerSentEventMessage } from "./server_sent_event_stream.ts";
  *
  * @see {@link https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events/Using_server-sent_events#fields}
  */
-export type ServerSentEventParsedMessage =
-  & Omit<ServerSentEventMessage, "id">
-  & {
-    /** The event ID to set the {@linkcode EventSource} object's last event ID value. */
-    id?: string;
-  };
+export type ServerSentEventParsedMessage = Omit<ServerSentEventMessage, "id"> & {
+  /** The event ID to set the {@linkcode EventSource} object's last event ID value. */
+  id?: string;
+};
 
 /**
  * Options for {@linkcode ServerSentEventParseStream}.
@@ -44,18 +42,12 @@ const NEWLINE_REGEXP = /\r\n|\r|\n/;
  * Parses a field line and updates the message accumulator.
  * Returns true if a field was added to the message.
  */
-function parseLine(
-  line: string,
-  message: ServerSentEventParsedMessage,
-  ignoreComments: boolean,
-): boolean {
+function parseLine(line: string, message: ServerSentEventParsedMessage, ignoreComments: boolean): boolean {
   // Lines starting with colon are comments
   if (line[0] === ":") {
     if (ignoreComments) return false;
     const value = line.slice(1);
-    message.comment = message.comment !== undefined
-      ? `${message.comment}\n${value}`
-      : value;
+    message.comment = message.comment !== undefined ? `${message.comment}\n${value}` : value;
     return true;
   }
 
@@ -71,9 +63,7 @@ function parseLine(
   } else {
     field = line.slice(0, colonIndex);
     // Remove single leading space from value if present
-    value = line[colonIndex + 1] === " "
-      ? line.slice(colonIndex + 2)
-      : line.slice(colonIndex + 1);
+    value = line[colonIndex + 1] === " " ? line.slice(colonIndex + 2) : line.slice(colonIndex + 1);
   }
 
   switch (field) {
@@ -82,9 +72,7 @@ function parseLine(
       return true;
     case "data":
       // Accumulate data with newlines between
-      message.data = message.data !== undefined
-        ? `${message.data}\n${value}`
-        : value;
+      message.data = message.data !== undefined ? `${message.data}\n${value}` : value;
       return true;
     case "id":
       // Per spec: ignore if value contains null character
@@ -166,8 +154,7 @@ function parseLine(
  * assertEquals(result, [{ data: "hello" }]);
  * ```
  */
-export class ServerSentEventParseStream
-  extends TransformStream<Uint8Array, ServerSentEventParsedMessage> {
+export class ServerSentEventParseStream extends TransformStream<Uint8Array, ServerSentEventParsedMessage> {
   /**
    * Constructs a new instance.
    *

@@ -28,9 +28,7 @@ export interface ServerSentEventMessage {
 
 function assertHasNoNewline(value: string, varName: string, errPrefix: string) {
   if (value.match(NEWLINE_REGEXP) !== null) {
-    throw new SyntaxError(
-      `${errPrefix}: ${varName} cannot contain a newline`,
-    );
+    throw new SyntaxError(`${errPrefix}: ${varName} cannot contain a newline`);
   }
 }
 
@@ -42,29 +40,17 @@ function assertHasNoNewline(value: string, varName: string, errPrefix: string) {
 function stringify(message: ServerSentEventMessage): Uint8Array {
   const lines = [];
   if (message.comment !== undefined) {
-    message.comment.split(NEWLINE_REGEXP).forEach((line) =>
-      lines.push(`:${line}`)
-    );
+    message.comment.split(NEWLINE_REGEXP).forEach((line) => lines.push(`:${line}`));
   }
   if (message.event !== undefined) {
-    assertHasNoNewline(
-      message.event,
-      "`message.event`",
-      "Cannot serialize message",
-    );
+    assertHasNoNewline(message.event, "`message.event`", "Cannot serialize message");
     lines.push(`event:${message.event}`);
   }
   if (message.data !== undefined) {
-    message.data.split(NEWLINE_REGEXP).forEach((line) =>
-      lines.push(`data:${line}`)
-    );
+    message.data.split(NEWLINE_REGEXP).forEach((line) => lines.push(`data:${line}`));
   }
   if (message.id !== undefined) {
-    assertHasNoNewline(
-      message.id.toString(),
-      "`message.id`",
-      "Cannot serialize message",
-    );
+    assertHasNoNewline(message.id.toString(), "`message.id`", "Cannot serialize message");
     lines.push(`id:${message.id}`);
   }
   if (message.retry !== undefined) lines.push(`retry:${message.retry}`);
@@ -94,8 +80,7 @@ function stringify(message: ServerSentEventMessage): Uint8Array {
  * });
  * ```
  */
-export class ServerSentEventStream
-  extends TransformStream<ServerSentEventMessage, Uint8Array> {
+export class ServerSentEventStream extends TransformStream<ServerSentEventMessage, Uint8Array> {
   constructor() {
     super({
       transform: (message, controller) => {

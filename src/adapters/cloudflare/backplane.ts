@@ -159,7 +159,8 @@ export class DurableObjectBackplane implements Backplane {
     this.#maxTopicBytes = maxTopicBytes;
     this.#log = new StorageLog(state.storage, prefix, this.#flushError);
     this.#store = new TopicStore(bounds, 0, {
-      onEvict: (_topic: Topic, entry: StoreEntry) => this.#log.evicted(entry.seq, { topic: entry.topic, seq: entry.seq, id: entry.id }),
+      onEvict: (_topic: Topic, entry: StoreEntry) =>
+        this.#log.evicted(entry.seq, { topic: entry.topic, seq: entry.seq, id: entry.id }),
       onRelease: (name: string, topic: Topic) => this.#log.released(name, topic.evicted !== undefined),
     });
     const load = (): Promise<void> => this.#load();

@@ -133,7 +133,9 @@ export class SSEHubObject<Env = unknown> {
   constructor(state: DurableObjectStateLike, env: Env, options: SSEHubObjectOptions = {}) {
     const maxPublishBytes = options.maxPublishBytes ?? DEFAULT_MAX_PUBLISH_BYTES;
     if (!Number.isSafeInteger(maxPublishBytes) || maxPublishBytes <= 0) {
-      throw new RangeError(`Cannot create SSEHubObject: "maxPublishBytes" must be a positive integer, got ${describe(maxPublishBytes)}`);
+      throw new RangeError(
+        `Cannot create SSEHubObject: "maxPublishBytes" must be a positive integer, got ${describe(maxPublishBytes)}`,
+      );
     }
     this.state = state;
     this.env = env;
@@ -152,7 +154,9 @@ export class SSEHubObject<Env = unknown> {
           ? new URL(request.url).searchParams.getAll("topic").find((topic) => utf8Length(topic) > this.#maxTopicBytes)
           : undefined;
         if (long !== undefined) {
-          return Promise.resolve(textResponse(400, `Invalid topic: it must be at most ${this.#maxTopicBytes} bytes, got ${utf8Length(long)}`));
+          return Promise.resolve(
+            textResponse(400, `Invalid topic: it must be at most ${this.#maxTopicBytes} bytes, got ${utf8Length(long)}`),
+          );
         }
         return Promise.resolve(this.hub.subscribe(request));
       } catch (error) {

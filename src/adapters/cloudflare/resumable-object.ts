@@ -104,13 +104,16 @@ export class ResumableStreamObject<Env = unknown> {
   constructor(state: DurableObjectStateLike, env: Env, options: ResumableStreamObjectOptions = {}) {
     const aliveEvery = options.aliveEvery ?? 30_000;
     if (typeof aliveEvery !== "number" || !(aliveEvery > 0)) {
-      throw new RangeError(`Cannot create ResumableStreamObject: "aliveEvery" must be a positive number, got ${describe(aliveEvery)}`);
+      throw new RangeError(
+        `Cannot create ResumableStreamObject: "aliveEvery" must be a positive number, got ${describe(aliveEvery)}`,
+      );
     }
     this.state = state;
     this.env = env;
     this.#aliveEvery = aliveEvery;
     const streams = options.streams ?? {};
-    this.#onError = options.storage?.onError ?? streams.onError ?? ((error: unknown) => logError("resumable stream object", error));
+    this.#onError =
+      options.storage?.onError ?? streams.onError ?? ((error: unknown) => logError("resumable stream object", error));
     const heartbeat = streams.heartbeat ?? 5_000;
     const retention = streams.retention ?? 600_000;
     this.backplane = new DurableObjectBackplane(state, {
@@ -132,7 +135,9 @@ export class ResumableStreamObject<Env = unknown> {
    * its message.
    */
   produce(request: Request): ResumableSource | Promise<ResumableSource> {
-    throw new Error(`Cannot start a stream: ${this.constructor.name} does not override produce() (got ${request.method} ${request.url})`);
+    throw new Error(
+      `Cannot start a stream: ${this.constructor.name} does not override produce() (got ${request.method} ${request.url})`,
+    );
   }
 
   /** Serves the stream: `POST` starts it, `GET` resumes it, `DELETE` stops it; anything else gets a 405. */
@@ -144,7 +149,8 @@ export class ResumableStreamObject<Env = unknown> {
         Allow: "GET, POST, DELETE",
       });
     }
-    if ((await this.streams.status(STREAM)) === "active") return textResponse(409, "Cannot start the stream: a generation is running");
+    if ((await this.streams.status(STREAM)) === "active")
+      return textResponse(409, "Cannot start the stream: a generation is running");
     let source: ResumableSource;
     try {
       source = await this.produce(request);

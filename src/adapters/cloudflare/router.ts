@@ -61,6 +61,7 @@ export interface HubRouterOptions {
    *
    * @default {no check}
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a check that returns nothing lets the request through
   onSubscribe?: (request: Request, topics: readonly string[]) => Response | void | Promise<Response | void>;
   /**
    * The longest topic name accepted, in UTF-8 bytes; a request naming a longer one gets a 400.
@@ -169,13 +170,18 @@ export function hubRouter(
     );
   }
   const list = Array.isArray(topics) ? new Set<string>(topics) : undefined;
-  const allowed = list !== undefined ? (topic: string) => list.has(topic) : (topics as ((topic: string) => boolean) | undefined) ?? (() => true);
+  const allowed =
+    list !== undefined
+      ? (topic: string) => list.has(topic)
+      : ((topics as ((topic: string) => boolean) | undefined) ?? (() => true));
 
   const forward = (request: Request): Promise<Response> => {
     const name = objectName(request);
     if (name instanceof Response) return Promise.resolve(name);
     if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Cannot route the request: "objectName" must return a non-empty string or a Response, got ${describe(name)}`);
+      throw new TypeError(
+        `Cannot route the request: "objectName" must return a non-empty string or a Response, got ${describe(name)}`,
+      );
     }
     return namespace.get(namespace.idFromName(name)).fetch(request);
   };

@@ -2,7 +2,12 @@
 // expires quickly, reached through hubRouter with an allow-list for subscriptions and through the
 // object's own protocol for publishes, plus routes that show what the tests check: every storage
 // key of an object, and how many objects this isolate has constructed.
-import { type DurableObjectNamespaceLike, type DurableObjectStateLike, hubRouter, SSEHubObject } from "../../../src/adapters/cloudflare/index.ts";
+import {
+  type DurableObjectNamespaceLike,
+  type DurableObjectStateLike,
+  hubRouter,
+  SSEHubObject,
+} from "../../../src/adapters/cloudflare/index.ts";
 
 interface Env {
   HUB: DurableObjectNamespaceLike;

@@ -1,7 +1,11 @@
 // The Worker test/adapters/cloudflare-resumable.test.ts runs on workerd: one ResumableStreamObject
 // per stream id, whose producer emits a numbered token every 25 ms (as many as the starting
 // request asks for), and a status route for the tests.
-import { type DurableObjectNamespaceLike, type DurableObjectStateLike, ResumableStreamObject } from "../../../src/adapters/cloudflare/index.ts";
+import {
+  type DurableObjectNamespaceLike,
+  type DurableObjectStateLike,
+  ResumableStreamObject,
+} from "../../../src/adapters/cloudflare/index.ts";
 
 interface Env {
   STREAMS: DurableObjectNamespaceLike;
@@ -13,7 +17,7 @@ export class TestStream extends ResumableStreamObject<Env> {
   }
 
   override async produce(request: Request): Promise<(signal: AbortSignal) => AsyncIterable<string>> {
-    const count = Number((await request.json() as { tokens: number }).tokens);
+    const count = Number(((await request.json()) as { tokens: number }).tokens);
     return async function* tokens(signal: AbortSignal): AsyncGenerator<string> {
       for (let i = 1; i <= count; i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -24,7 +28,8 @@ export class TestStream extends ResumableStreamObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (new URL(request.url).pathname === "/status") return Response.json({ status: (await this.streams.status("stream")) ?? null });
+    if (new URL(request.url).pathname === "/status")
+      return Response.json({ status: (await this.streams.status("stream")) ?? null });
     return super.fetch(request);
   }
 }
