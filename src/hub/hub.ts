@@ -19,7 +19,7 @@ import { checkRetry, checkTopic, checkTopicLength } from "./_checks.ts";
 import { type CompoundIds, compoundOf, DEFAULT_MAX_GROUPS } from "./_compound.ts";
 import { type HubConfig, resolveHubOptions, subscriptionHeaders } from "./_options.ts";
 import { prepareEvent } from "./_prepare.ts";
-import { PublishGate, settledPromise, withTimeout } from "./_publish-gate.ts";
+import { PublishGate, withTimeout } from "./_publish-gate.ts";
 import { topicsOf } from "./_query.ts";
 import { type ReplayContext, replay } from "./_replay.ts";
 import {
@@ -30,6 +30,7 @@ import {
   tooManyLiveTopicsResponse,
   unknownTopicResponse,
 } from "./_responses.ts";
+import { sendToBackplane } from "./_send.ts";
 import { HubSubscriber, type SubscriberHost } from "./_subscriber.ts";
 import { TopicTable } from "./_topics.ts";
 import type { BackplaneEvent } from "./backplane.ts";
@@ -550,56 +551,11 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
 
   /** Publishes with a slot already taken; gives the slot back when the backplane has answered. */
   #send(topic: string, message: BackplaneEvent): Promise<string> {
-    const gate = this.#gate;
     if (this.#closing !== undefined) {
-      gate.release();
+      this.#gate.release();
       return Promise.reject(closedError());
     }
-    const metrics = this.#config.metrics;
-    if (metrics !== undefined) return this.#sendMeasured(topic, message, metrics);
-    let result: string | Promise<string>;
-    try {
-      result = this.#config.backplane.publish(topic, message);
-    } catch (error) {
-      gate.release();
-      return Promise.reject(error);
-    }
-    if (typeof result === "string") {
-      gate.release();
-      return settledPromise(result);
-    }
-    return Promise.resolve(result).finally(gate.releaseFn);
-  }
-
-  /** {@linkcode SSEHub.#send} with `metrics`: tells them how long the backplane took, and whether it failed. */
-  #sendMeasured(topic: string, message: BackplaneEvent, metrics: SSEMetrics): Promise<string> {
-    const gate = this.#gate;
-    const start = performance.now();
-    let result: string | Promise<string>;
-    try {
-      result = this.#config.backplane.publish(topic, message);
-    } catch (error) {
-      gate.release();
-      _record(metrics, "published", performance.now() - start, false);
-      return Promise.reject(error);
-    }
-    if (typeof result === "string") {
-      gate.release();
-      _record(metrics, "published", performance.now() - start, true);
-      return settledPromise(result);
-    }
-    return Promise.resolve(result).then(
-      (id) => {
-        gate.release();
-        _record(metrics, "published", performance.now() - start, true);
-        return id;
-      },
-      (error: unknown) => {
-        gate.release();
-        _record(metrics, "published", performance.now() - start, false);
-        throw error;
-      },
-    );
+    return sendToBackplane(this.#config.backplane, this.#gate, topic, message, this.#config.metrics);
   }
 
   #startTimer(): void {
