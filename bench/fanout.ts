@@ -2,8 +2,9 @@
 // every 10 ms (every 100 ms at 5 000) for 5 s, served side by side in one run by:
 //
 // - raw: node:http writing one pre-encoded Buffer to every response (the floor);
-// - hertz-sse: `SSEHub` on @hono/node-server (the portable path), and the same hub served by
-//   hertz-sse's Node adapter (`toNodeListener`);
+// - hertz-sse: `SSEHub` on @hono/node-server (the portable path), the same hub returned from a Hono
+//   route under `nodeFastPath()` (hertz-sse/hono), and served by hertz-sse's Node adapter
+//   (`toNodeListener`);
 // - hono: `streamSSE` with a `Set` of streams as the hub, on @hono/node-server;
 // - better-sse: its `Channel` on node:http.
 //
@@ -22,6 +23,7 @@ import { createChannel, createSession } from "better-sse";
 import { createParser } from "eventsource-parser";
 import { Hono } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
+import { nodeFastPath } from "../src/adapters/hono.ts";
 import { toNodeListener } from "../src/adapters/node.ts";
 import { SSEHub } from "../src/hub/index.ts";
 import {
@@ -85,8 +87,9 @@ async function startServer(name: ServerName): Promise<FanoutServer> {
     case "hertz-sse/node": {
       const hub = new SSEHub();
       const fetch = (request: Request) => hub.subscribe(request);
-      // Through Hono, the hub's response is returned from a route as its documentation shows.
-      const hono = new Hono().get("/", (c) => hub.subscribe(c.req.raw));
+      // Through Hono, the hub's response is returned from a route as its documentation shows, with
+      // the nodeFastPath() middleware.
+      const hono = new Hono().use(nodeFastPath()).get("/", (c) => hub.subscribe(c.req.raw));
       const { port } =
         name === "hertz-sse"
           ? await listenHono(fetch)

@@ -10,11 +10,14 @@
  * one `res.write()` per batch of events instead of a web-stream read per event (measured in
  * BENCHMARKS.md, "Round two: the fast path by default"). The server still sends the status and
  * headers, after every middleware has had its say; when they do not announce a plain event stream
- * (a middleware compressed or replaced the body), the body is read as usual.
+ * (a middleware compressed or replaced the body), the body is read as usual. Responses made
+ * elsewhere (`hub.subscribe(c.req.raw)`, `sseResponse()`, a resumable stream) take the same path
+ * under the {@linkcode nodeFastPath} middleware.
  *
  * @module
  */
-import type { Context, Env, Handler } from "hono";
+import type { Context, Env, Handler, MiddlewareHandler } from "hono";
+import { sinkableBody } from "../core/_chunk-sink.ts";
 import type { EventMap } from "../core/events.ts";
 import { type SSEResponseOptions, sseResponse } from "../core/response.ts";
 import type { SSEStream } from "../core/stream.ts";
@@ -85,4 +88,38 @@ export function sseHandler<E extends Env = Env, M extends EventMap | undefined =
   options?: SSEResponseOptions<M>,
 ): Handler<E> {
   return (c) => sse(c, handler, options);
+}
+
+/**
+ * A middleware that lets every hertz-sse response of the routes after it take the direct path on
+ * `@hono/node-server`, as {@linkcode sse} does on its own: a hub subscription
+ * (`hub.subscribe(c.req.raw)`), an {@linkcode sseResponse}, a resumable stream. Their chunks are
+ * then written straight to the Node response, a batch of events per `res.write()`, instead of
+ * being read one by one through the web stream.
+ *
+ * It changes nothing anywhere else: on another runtime (no `c.env.outgoing`), for any other
+ * response, or for a hertz-sse response that a later middleware rebuilt (its body then belongs to
+ * another response object). The server still sends the status and headers, and a middleware that
+ * compresses or pipes the body is read as before (see the module's notes).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { Hono } from "hono";
+ * import { SSEHub } from "@hertz/sse/hub";
+ * import { nodeFastPath } from "@hertz/sse/hono";
+ *
+ * const hub = new SSEHub();
+ * const app = new Hono();
+ * app.use(nodeFastPath());
+ * app.get("/events", (c) => hub.subscribe(c.req.raw));
+ * ```
+ */
+export function nodeFastPath<E extends Env = Env>(): MiddlewareHandler<E> {
+  return async (c, next) => {
+    await next();
+    const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+    if (!isNodeResponse(outgoing)) return;
+    const body = sinkableBody(c.res);
+    if (body !== undefined) offerNodeResponse(body, outgoing);
+  };
 }

@@ -60,6 +60,24 @@ export function setChunkSinkSource(stream: ReadableStream<Uint8Array>, source: C
   SINK_SOURCES.set(stream, source);
 }
 
+// The responses whose body is one of those streams, for a server adapter that is handed the
+// response only (a Hono middleware on @hono/node-server): reading `response.body` there would
+// make the server build a second, native response.
+const RESPONSE_BODIES = new WeakMap<Response, ReadableStream<Uint8Array>>();
+
+/** Wraps `stream`, a body marked with {@linkcode setChunkSinkSource}, in a response that remembers it. */
+export function sinkableResponse(stream: ReadableStream<Uint8Array>, init: ResponseInit): Response {
+  const response = new Response(stream, init);
+  RESPONSE_BODIES.set(response, stream);
+  return response;
+}
+
+/** The hertz-sse body of `response`, if it was made by {@linkcode sinkableResponse} and is still unread. */
+export function sinkableBody(response: Response): ReadableStream<Uint8Array> | undefined {
+  const body = RESPONSE_BODIES.get(response);
+  return body !== undefined && !body.locked && SINK_SOURCES.has(body) ? body : undefined;
+}
+
 /**
  * Attaches `sink` to a body made by hertz-sse (an {@linkcode SSEStream}, a hub subscription) that
  * nobody reads: its chunks go to the sink from then on, and the stream is locked so that nothing

@@ -66,7 +66,8 @@ export function resolveDrain(options: DrainOptions, what: string): DrainPlan {
  * wave, so that a wave's clients reconnect spread over the interval up to the next wave: the
  * arrival rate elsewhere stays flat (a uniform random delay per client would give Poisson
  * clumps instead). `close(item, retryText)` is called once per item still open when its wave
- * comes; a late timer runs every wave that is due. Returns a function that cancels what is left.
+ * comes; a late timer runs every wave that is due, with retries shortened by its lateness.
+ * Returns a function that cancels what is left.
  */
 export function scheduleWaves<T>(items: readonly T[], plan: DrainPlan, close: (item: T, retry: string) => void): () => void {
   const order = items.slice();
@@ -88,8 +89,12 @@ export function scheduleWaves<T>(items: readonly T[], plan: DrainPlan, close: (i
       const to = Math.round(((next + 1) * n) / waves);
       const count = to - from;
       for (let j = 0; j < count; j++) {
-        // The j-th stratum of the interval; `order` is shuffled, so which client gets it is random.
-        const retry = MIN_RETRY + Math.floor(((j + Math.random()) / count) * interval);
+        // The j-th stratum of the wave's interval; `order` is shuffled, so which client gets it is
+        // random. The time is counted from when the wave was due: a wave run late (a busy event
+        // loop, or several waves due at once) sends shorter retries, so that its clients still
+        // come back when they would have, rather than all together after the delay.
+        const due = next * interval + ((j + Math.random()) / count) * interval;
+        const retry = MIN_RETRY + Math.max(0, Math.floor(due - elapsed));
         close(order[from + j]!, encodeEvent({ retry }));
       }
       next++;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { setChunkSinkSource } from "./_chunk-sink.ts";
+import { setChunkSinkSource, sinkableResponse } from "./_chunk-sink.ts";
 import type { CloseReason } from "./_close-reason.ts";
 import { EventGate } from "./_event-gate.ts";
 import { StreamCore } from "./_stream-core.ts";
@@ -292,7 +292,7 @@ export class SSEStream<M extends EventMap | undefined = EventMap | undefined> ex
     // Without extra headers, one frozen record serves every response: building a Headers object
     // per response costs a few microseconds, which counts when connections are short.
     const headers = init.headers === undefined ? DEFAULT_HEADERS : sseHeaders(init.headers);
-    return new Response(this, { ...init, headers });
+    return sinkableResponse(this, { ...init, headers });
   }
 
   static {

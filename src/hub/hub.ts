@@ -7,6 +7,7 @@
 
 import { describe } from "../_internal/describe.ts";
 import { guard, isPromiseLike } from "../_internal/log.ts";
+import { sinkableResponse } from "../core/_chunk-sink.ts";
 import type { CloseReason } from "../core/_close-reason.ts";
 import { type DrainOptions, type DrainPlan, resolveDrain, scheduleWaves } from "../core/_drain.ts";
 import { EventGate } from "../core/_event-gate.ts";
@@ -316,7 +317,7 @@ export class SSEHub<M extends EventMap | undefined = EventMap | undefined> {
     // An empty id is what a client that never received one would send, if it sent anything.
     if (lastEventId !== undefined && lastEventId !== "") replay(this.#replay, subscriber, topics, lastEventId);
     subscriber.watch(request.signal);
-    return new Response(subscriber.body(), { status: 200, headers });
+    return sinkableResponse(subscriber.body(), { status: 200, headers });
   }
 
   /**

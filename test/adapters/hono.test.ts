@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Context, Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { sse, sseHandler } from "../../src/adapters/hono.ts";
+import { nodeFastPath, sse, sseHandler } from "../../src/adapters/hono.ts";
+import { sseResponse } from "../../src/core/response.ts";
+import { SSEHub } from "../../src/hub/hub.ts";
 import { readMessages } from "../_helpers/spec-parser.ts";
 
 const app = new Hono();
@@ -180,5 +182,96 @@ describe("the Hono helper on @hono/node-server: the direct path to the Node resp
   it("reads the stream through a middleware that transforms its body", async () => {
     const response = await fetch(`http://127.0.0.1:${server.port}/upper`);
     expect(await response.text()).toBe("DATA: SHOUT\n\n");
+  });
+});
+
+describe("nodeFastPath(): hub subscriptions and sseResponse() from Hono routes on the direct path", () => {
+  const hub = new SSEHub({ keepAlive: false, maxQueued: 100_000 });
+  const writes = { fast: 0, plain: 0 };
+  // Writes made by the direct path, which passes a callback (the server's own read loop does not).
+  const direct = { fast: 0, plain: 0 };
+  // Two apps, the same routes; only the first uses the middleware. Each counts its responses' writes.
+  function build(fastPath: boolean): Hono {
+    const app = new Hono();
+    app.use(async (c, next) => {
+      const outgoing = (c.env as { outgoing: ServerResponse }).outgoing;
+      const write = outgoing.write.bind(outgoing) as (...args: unknown[]) => boolean;
+      outgoing.write = ((...args: unknown[]) => {
+        writes[fastPath ? "fast" : "plain"]++;
+        if (typeof args.at(-1) === "function") direct[fastPath ? "fast" : "plain"]++;
+        return write(...args);
+      }) as typeof outgoing.write;
+      await next();
+    });
+    if (fastPath) app.use(nodeFastPath());
+    app.get("/hub", (c) => hub.subscribe(c.req.raw));
+    app.get("/response", (c) =>
+      sseResponse(
+        c.req.raw,
+        async (stream) => {
+          const n = Number(c.req.query("n"));
+          for (let i = 1; i <= n; i++) await stream.send({ id: String(i), data: { i } });
+        },
+        { keepAlive: false },
+      ),
+    );
+    return app;
+  }
+  let fast: { server: Server; port: number };
+  let plain: { server: Server; port: number };
+  beforeAll(async () => {
+    fast = await listen({ fetch: build(true).fetch, port: 0, hostname: "127.0.0.1" });
+    plain = await listen({ fetch: build(false).fetch, port: 0, hostname: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    for (const { server } of [fast, plain]) await new Promise((r) => server.close(r));
+  });
+
+  async function hubRun(port: number, n: number): Promise<string[]> {
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${port}/hub`, { signal: controller.signal });
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    await vi.waitFor(() => {
+      if (hub.size !== 1) throw new Error("not subscribed yet");
+    });
+    const published = Array.from({ length: n }, (_, i) => hub.publish({ id: String(i + 1), data: { i } }));
+    await Promise.all(published);
+    const ids: string[] = [];
+    for await (const message of readMessages(response.body!)) {
+      ids.push(message.lastEventId);
+      if (ids.length === n) break;
+    }
+    controller.abort();
+    // The client left: the hub lets go of its subscriber.
+    await vi.waitFor(() => {
+      if (hub.size !== 0) throw new Error("still subscribed");
+    });
+    return ids;
+  }
+
+  it("writes a hub subscription's events directly, in order, and releases it when the client leaves", async () => {
+    const n = 3000;
+    const expected = Array.from({ length: n }, (_, i) => String(i + 1));
+    direct.fast = direct.plain = 0;
+    expect(await hubRun(fast.port, n)).toEqual(expected);
+    expect(await hubRun(plain.port, n)).toEqual(expected);
+    expect(direct.fast).toBeGreaterThan(0);
+    expect(direct.plain).toBe(0);
+  });
+
+  it("writes an sseResponse() body directly too", async () => {
+    const n = 5000;
+    writes.fast = writes.plain = direct.fast = direct.plain = 0;
+    for (const { port } of [fast, plain]) {
+      const response = await fetch(`http://127.0.0.1:${port}/response?n=${n}`);
+      const ids: string[] = [];
+      for await (const message of readMessages(response.body!)) ids.push(message.lastEventId);
+      expect(ids).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
+    }
+    expect(direct.fast).toBeGreaterThan(0);
+    expect(direct.plain).toBe(0);
+    // Through the web stream, @hono/node-server writes what each read returns; the direct path
+    // joins what the handler sends while a write is in flight.
+    expect(writes.fast).toBeLessThan(writes.plain / 4);
   });
 });

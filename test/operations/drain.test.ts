@@ -16,8 +16,9 @@ import { ROOT } from "../_helpers/runtimes.ts";
 const CLIENTS = 1000;
 const JITTER = 5_000;
 const DEADLINE = 12_000;
-const EVENTS = 60;
+const EVENTS = 40;
 const PERIOD = 200;
+const DRAINING_PERIOD = 1000;
 
 interface Server {
   child: ChildProcess;
@@ -111,7 +112,11 @@ describe.runIf(requirement !== "skip")("hub.drain() on a Node server with a Redi
           drainedAt = performance.now();
           a.child.kill("SIGTERM");
         }
-        await new Promise((resolve) => setTimeout(resolve, PERIOD));
+        // While A drains, one event a second: each event is 1 000 deliveries that keep this
+        // process (where every client's reconnection timer runs) busy for tens of milliseconds,
+        // and every such stall bunches the reconnections due during it into the next 100 ms.
+        const draining = switched && a.child.exitCode === null && a.child.signalCode === null;
+        await new Promise((resolve) => setTimeout(resolve, draining ? DRAINING_PERIOD : PERIOD));
       }
     })();
     const exitedAt = await a.exited;
@@ -143,10 +148,12 @@ describe.runIf(requirement !== "skip")("hub.drain() on a Node server with a Redi
     const expected = Array.from({ length: EVENTS }, (_, i) => i + 1);
     const incomplete = received.filter((seen) => seen.join() !== expected.join());
     expect(incomplete.length, `first incomplete: ${incomplete[0]?.join()}`).toBe(0);
-    // The clients' timers are this process's: when the machine starves it (the event loop stalled
-    // for longer than the spacing of a few waves), reconnections bunch up behind the stall whatever
-    // the server did, so the rate says nothing about the drain. Then the bound is reported, not checked.
-    const stalled = lag.max / 1e6 > 250;
+    // The clients' timers are this process's: a stall of S ms bunches the reconnections due during
+    // it (about S/100 of a bucket's mean) into the next bucket, whatever the server did. On a quiet
+    // machine the stalls (each event's 1 000 deliveries) stay within 50-70 ms and the peak within
+    // 1.5x the mean; when the machine starves this process for longer, the rate says nothing about
+    // the drain, and the bound is reported, loudly, not checked.
+    const stalled = lag.max / 1e6 > 120;
     if (stalled) {
       console.warn(
         `!!! drain test: this process's event loop stalled ${Math.round(lag.max / 1e6)} ms (load ${loadavg()[0]}): the arrival-rate bound (peak ${peak} <= 2 x ${mean.toFixed(1)}) was NOT checked`,
