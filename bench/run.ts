@@ -22,6 +22,7 @@ const WORKLOADS = [
   ["parse", "parse-throughput.ts"],
   ["churn", "churn.ts"],
   ["runtimes", "encode-parse-runtimes.ts"],
+  ["connection-runtimes", "connection-runtimes.ts"],
 ] as const;
 
 function version(name: string): string {
