@@ -261,7 +261,7 @@ describe("nodeFastPath(): hub subscriptions and sseResponse() from Hono routes o
 
   it("writes an sseResponse() body directly too", async () => {
     const n = 5000;
-    writes.fast = writes.plain = direct.fast = direct.plain = 0;
+    direct.fast = direct.plain = 0;
     for (const { port } of [fast, plain]) {
       const response = await fetch(`http://127.0.0.1:${port}/response?n=${n}`);
       const ids: string[] = [];
@@ -270,8 +270,5 @@ describe("nodeFastPath(): hub subscriptions and sseResponse() from Hono routes o
     }
     expect(direct.fast).toBeGreaterThan(0);
     expect(direct.plain).toBe(0);
-    // Through the web stream, @hono/node-server writes what each read returns; the direct path
-    // joins what the handler sends while a write is in flight.
-    expect(writes.fast).toBeLessThan(writes.plain / 4);
   });
 });
