@@ -37,6 +37,10 @@ const ENCODER = new TextEncoder();
 const later = (globalThis as { setImmediate?: (callback: (core: StreamCore) => void, core: StreamCore) => unknown })
   .setImmediate;
 
+// The most a chunk joins, in bytes (or UTF-16 code units of text): some 700 small events, or four
+// 16 KiB ones. One write of one event larger than this still goes out whole.
+const MAX_CHUNK = 64 * 1024;
+
 function endBurst(core: StreamCore): void {
   core.burst = false;
   if (core.waiting) core.drain();
@@ -79,6 +83,8 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
   queue: (string | Uint8Array)[] = [];
   queuedBytes = 0;
   queueHasBytes = false;
+  /** Whether the writes last taken from the queue include bytes (see `take()`). */
+  taken = false;
   waiters: Waiter[] = [];
   /** The consumer can take a chunk now: a read is pending, or the attached sink is ready. */
   waiting = false;
@@ -231,11 +237,9 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
         }
         return;
       }
-      const chunk = this.coalesce(queue);
-      const count = queue.length;
-      this.queue = [];
-      this.queuedBytes = 0;
-      this.queueHasBytes = false;
+      const taken = this.take(queue);
+      const chunk = this.coalesce(taken);
+      const count = taken.length;
       const waiters = this.waiters;
       this.deliver(chunk, waiters.length > 0, count);
       if (waiters.length > 0) this.admit();
@@ -287,13 +291,46 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
     }
   }
 
+  /**
+   * Takes what the next chunk joins from the queue: all of it, or as much as fits in
+   * `MAX_CHUNK` (at least one write). Joining large events into one chunk would only copy them
+   * again, into a chunk large enough to cost a full garbage collection; the rest waits for the
+   * next read. Returns the writes taken, and whether any is bytes rather than text.
+   */
+  take(queue: (string | Uint8Array)[]): (string | Uint8Array)[] {
+    if (queue.length === 1 || this.queuedBytes <= MAX_CHUNK) {
+      this.taken = this.queueHasBytes;
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.queueHasBytes = false;
+      return queue;
+    }
+    let n = 0;
+    let size = 0;
+    let hasBytes = false;
+    while (n < queue.length) {
+      const next = queue[n]!;
+      const length = sizeOf(next);
+      if (n > 0 && size + length > MAX_CHUNK) break;
+      size += length;
+      if (typeof next !== "string") hasBytes = true;
+      n++;
+    }
+    this.taken = hasBytes;
+    this.queue = queue.slice(n);
+    this.queuedBytes -= size;
+    if (hasBytes) this.queueHasBytes = this.queue.some((chunk) => typeof chunk !== "string");
+    return n === queue.length ? queue : queue.slice(0, n);
+  }
+
+  /** Joins the writes that `take()` took into one chunk of bytes. */
   coalesce(queue: (string | Uint8Array)[]): Uint8Array {
     if (queue.length === 1) {
       const only = queue[0]!;
       return typeof only === "string" ? ENCODER.encode(only) : only;
     }
     // One TextEncoder call on the joined text is far cheaper than one per event.
-    if (!this.queueHasBytes) return ENCODER.encode((queue as string[]).join(""));
+    if (!this.taken) return ENCODER.encode((queue as string[]).join(""));
     return concatChunks(queue.map((c) => (typeof c === "string" ? ENCODER.encode(c) : c)));
   }
 

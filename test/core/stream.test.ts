@@ -36,6 +36,42 @@ describe("SSEStream", () => {
     expect(stream.queued).toBe(0);
   });
 
+  it("joins a fast producer's events into few reads, each at most 64 KiB unless one event is larger", async () => {
+    const stream = new SSEStream({ keepAlive: false });
+    const n = 2000;
+    const big = "x".repeat(100 * 1024);
+    const producing = (async () => {
+      for (let i = 1; i <= n; i++) await stream.send({ id: i, data: i === 1000 ? big : `event ${i}` });
+      stream.close();
+    })();
+    // A server's read loop: reads again as soon as a read is answered.
+    const sizes: number[] = [];
+    let all = "";
+    for await (const chunk of stream) {
+      sizes.push(chunk.byteLength);
+      all += decoder.decode(chunk, { stream: true });
+    }
+    await producing;
+    const expected = Array.from({ length: n }, (_, k) => `data: ${k + 1 === 1000 ? big : `event ${k + 1}`}\nid: ${k + 1}\n\n`);
+    expect(all).toBe(expected.join(""));
+    // One read per event when the reader and the producer take turns; joined, far fewer.
+    expect(sizes.length).toBeLessThan(n / 10);
+    const largest = new TextEncoder().encode(expected[999]!).byteLength;
+    for (const size of sizes) expect(size === largest || size <= 64 * 1024).toBe(true);
+  });
+
+  it("sends each of a live stream's events at once, one read each", async () => {
+    const stream = new SSEStream({ keepAlive: false });
+    const reader = stream.getReader();
+    for (let i = 1; i <= 3; i++) {
+      const read = reader.read();
+      // Each event in a task of its own, as a live stream's are.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await stream.send({ data: String(i) });
+      expect(text((await read).value)).toBe(`data: ${i}\n\n`);
+    }
+  });
+
   it("makes send() wait while the queue is at its high-water mark", async () => {
     const stream = new SSEStream({ keepAlive: false, highWaterMark: 2 });
     expect(await stream.send({ data: "1" })).toBe(true);
