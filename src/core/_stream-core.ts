@@ -34,8 +34,7 @@ const ENCODER = new TextEncoder();
 // A macrotask (Node, Bun, Deno): runs after the promise reactions of the current task and after
 // pending I/O. Taken at load, so that a test's fake timers do not hold a stream's chunks. Where it
 // does not exist (Workers), a read is answered at once, as without it.
-const later = (globalThis as { setImmediate?: (callback: (core: StreamCore) => void, core: StreamCore) => unknown })
-  .setImmediate;
+const later = (globalThis as { setImmediate?: (callback: (core: StreamCore) => void, core: StreamCore) => unknown }).setImmediate;
 
 // The most a chunk joins, in bytes (or UTF-16 code units of text): some 700 small events, or four
 // 16 KiB ones. One write of one event larger than this still goes out whole.

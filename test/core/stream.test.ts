@@ -47,9 +47,10 @@ describe("SSEStream", () => {
     // A server's read loop: reads again as soon as a read is answered.
     const sizes: number[] = [];
     let all = "";
-    for await (const chunk of stream) {
-      sizes.push(chunk.byteLength);
-      all += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      sizes.push(read.value.byteLength);
+      all += decoder.decode(read.value, { stream: true });
     }
     await producing;
     const expected = Array.from({ length: n }, (_, k) => `data: ${k + 1 === 1000 ? big : `event ${k + 1}`}\nid: ${k + 1}\n\n`);
