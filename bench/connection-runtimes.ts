@@ -10,7 +10,7 @@
 // by event; the timed runs take turns, so the ratios of one run are taken under the same conditions.
 //
 //   npx tsx bench/connection-runtimes.ts [--quick] [--runs=N] [--events=N] [--runtimes=deno,bun]
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { fileURLToPath } from "node:url";
 import {
@@ -23,6 +23,8 @@ import {
   printReport,
   ratio,
   runCount,
+  runtimeBin,
+  runtimeVersion,
   type Table,
   type Target,
   type WorkloadReport,
@@ -31,14 +33,13 @@ import { firstDifference, parseAll, smallData } from "./lib/events.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const script = fileURLToPath(new URL("lib/runtime-server.ts", import.meta.url));
-const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 
 const COMMANDS: Record<string, [string, string[]]> = {
   deno: [
-    bin("deno"),
+    runtimeBin("deno"),
     ["run", "--quiet", "--no-config", "--node-modules-dir=manual", "--allow-read", "--allow-env", "--allow-net", script],
   ],
-  bun: [bin("bun"), ["run", script]],
+  bun: [runtimeBin("bun"), ["run", script]],
 };
 
 const CONTENDERS: Record<string, readonly string[]> = {
@@ -52,12 +53,6 @@ const LABELS: Record<string, string> = {
   hono: "hono streamSSE",
   "deno-std": "Deno std ServerSentEventStream",
 };
-
-function version(runtime: string): Promise<string> {
-  return new Promise((resolve) =>
-    execFile(bin(runtime), ["--version"], (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())),
-  );
-}
 
 function start(runtime: string, maxEvents: number): Promise<{ child: ChildProcess; port: number }> {
   const [command, commandArgs] = COMMANDS[runtime]!;
@@ -111,7 +106,7 @@ export async function run(): Promise<WorkloadReport> {
   const data: Record<string, unknown> = {};
   const versions: Record<string, string> = {};
   for (const runtime of runtimes) {
-    versions[runtime] = await version(runtime);
+    versions[runtime] = await runtimeVersion(runtime);
     const names = CONTENDERS[runtime]!;
     const samples = new Map<string, Sample[]>(names.map((name) => [name, []]));
     const { child, port } = await start(runtime, n);

@@ -24,6 +24,8 @@ import {
   printReport,
   ratio,
   runCount,
+  runtimeBin,
+  runtimeVersion,
   type Table,
   type Target,
   type WorkloadReport,
@@ -32,12 +34,11 @@ import type { Measurement } from "./lib/in-process.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const main = fileURLToPath(new URL("lib/in-process-main.ts", import.meta.url));
-const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 
 const COMMANDS: Record<string, (plan: string) => [string, string[]]> = {
   node: (plan) => [process.execPath, ["--expose-gc", "--import", "tsx", main, plan]],
   deno: (plan) => [
-    bin("deno"),
+    runtimeBin("deno"),
     [
       "run",
       "--quiet",
@@ -50,15 +51,8 @@ const COMMANDS: Record<string, (plan: string) => [string, string[]]> = {
       plan,
     ],
   ],
-  bun: (plan) => [bin("bun"), ["run", main, plan]],
+  bun: (plan) => [runtimeBin("bun"), ["run", main, plan]],
 };
-
-function version(runtime: string): Promise<string> {
-  const [command, commandArgs] = runtime === "node" ? [process.execPath, ["--version"]] : [bin(runtime), ["--version"]];
-  return new Promise((resolve) =>
-    execFile(command, commandArgs, (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())),
-  );
-}
 
 function measure(runtime: string, plan: string): Promise<Record<string, Measurement>> {
   const [command, commandArgs] = COMMANDS[runtime]!(plan);
@@ -91,7 +85,7 @@ export async function run(): Promise<WorkloadReport> {
   const data: Record<string, unknown> = {};
   const versions: Record<string, string> = {};
   for (const runtime of runtimes) {
-    versions[runtime] = await version(runtime);
+    versions[runtime] = await runtimeVersion(runtime);
     const results = await measure(runtime, JSON.stringify(plan));
     data[runtime] = results;
     const problems = Object.values(results).flatMap((m) => m.problems);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, in the order a failure is cheapest to find:
 #   1. type-checks (with Node types, and the core without them: proof it is portable)
-#   2. all vitest suites (unit, four real runtimes, Hono, browser, Redis)
+#   2. all vitest suites (unit, four real runtimes, Hono, browser, Redis), then the framework apps
+#      and the drain test, each on its own
 #   3. the unit suites again on Node 22 and 24
 #   4. Deno's own check, every JSDoc example type-checked, and a JSR publish dry run
 #   5. the npm build, its size budget per entry point, publint and are-the-types-wrong
@@ -24,9 +25,11 @@ step "vitest" vitest run --reporter=default --reporter=json --outputFile.json=.t
 # Real Next.js, SvelteKit, Nitro, Astro, React Router, Express, Fastify and Elysia apps, installed
 # (cached) and built for production on demand: one scenario against each (test/frameworks/).
 step "frameworks" vitest run --config test/frameworks/vitest.config.ts
+# The drain test alone: its arrival-rate bound needs the two cores to itself (test/operations/).
+step "operations (drain)" vitest run --config test/operations/vitest.config.ts
 
 # Unit suites only (no spawned runtimes, browser or Redis) on newer Node versions.
-UNIT=$(ls test/*.test.ts test/*/*.test.ts | grep -v -E 'runtimes|browser|redis|examples|cloudflare|demo-page|frameworks|security/.*-runtimes' | tr '\n' ' ')
+UNIT=$(ls test/*.test.ts test/*/*.test.ts | grep -v -E 'runtimes|browser|redis|examples|cloudflare|demo-page|frameworks|operations|security/.*-runtimes' | tr '\n' ' ')
 if [ ! -x test/node-matrix/node_modules/node22/bin/node ] || [ ! -x test/node-matrix/node_modules/node24/bin/node ]; then
   step "install node 22 and 24" npm ci --prefix test/node-matrix --no-audit --no-fund --no-bin-links
 fi

@@ -1,8 +1,8 @@
 // Shared pieces of the benchmark suite: arguments, statistics, child processes, the report
 // format and its Markdown rendering. Nothing here measures anything by itself.
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, execFile, fork } from "node:child_process";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -264,4 +264,17 @@ export function printReport(report: WorkloadReport): void {
 export function isMain(url: string): boolean {
   const entry = process.argv[1];
   return entry !== undefined && url === pathToFileURL(resolve(entry)).href;
+}
+
+/** The path of a runtime installed from npm (`deno`, `bun`) in node_modules/.bin. */
+export function runtimeBin(name: string): string {
+  return fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
+}
+
+/** The first line of `<runtime> --version` (`node` is this process's own Node). */
+export function runtimeVersion(runtime: string): Promise<string> {
+  const command = runtime === "node" ? process.execPath : runtimeBin(runtime);
+  return new Promise((resolve) =>
+    execFile(command, ["--version"], (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())),
+  );
 }
