@@ -57,8 +57,14 @@ export class _Utf8Decoder {
       while (carried < needed && start < length && (chunk[start]! & 0xc0) === 0x80) carry[carried++] = chunk[start++]!;
       this.#carried = carried;
       if (carried < needed && start === length) {
-        // Still incomplete: wait for more (a streaming decoder that holds the bytes is kept in step).
-        if (this.#streamHolds) this.#streaming.decode(chunk, STREAM);
+        // Still incomplete: wait for more. A streaming decoder that holds the bytes is kept in
+        // step, and what it outputs is passed on: it knows, where this count of continuation bytes
+        // does not, that some are not allowed after the lead byte (F4 90 is two errors, not the
+        // start of a character).
+        if (this.#streamHolds) {
+          const text = this.#streaming.decode(chunk, STREAM);
+          if (text !== "") this.#onText(text);
+        }
         return;
       }
       whole = carried;
