@@ -142,13 +142,16 @@ function writeJSON(data: unknown): string {
   return typeof data === "number" ? data.toFixed(2) : JSON.stringify(data);
 }
 
+/** The options every hub of the app takes: the typed events, and prices written `189.50`. */
+export const APP_HUB_OPTIONS = { events: appEvents, serialize: writeJSON } as const;
+
 export function createApp(options: AppOptions = {}): App {
   const hub =
     options.hub ??
     new SSEHub(
       options.backplane === undefined
-        ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, events: appEvents, serialize: writeJSON }
-        : { backplane: options.backplane, events: appEvents, serialize: writeJSON },
+        ? { replay: { maxEvents: 600, maxAge: 5 * 60_000 }, ...APP_HUB_OPTIONS }
+        : { backplane: options.backplane, ...APP_HUB_OPTIONS },
     );
   // The Redis backplane assigns the ids (it refuses a publisher's own); a given hub keeps them.
   const ownIds = options.hub !== undefined || options.backplane === undefined;

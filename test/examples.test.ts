@@ -70,6 +70,8 @@ for (const runtime of ["node", "deno", "bun", "workerd"] as RuntimeName[]) {
       // Each tick publishes AAPL then AMZN: the first connection may have started between the
       // two (a slow machine), so the resumed stream goes on with whichever symbol comes next.
       expect(resumed.map((m) => m.type).sort(), story).toEqual(["AAPL", "AMZN"]);
+      // Prices keep two decimals (189.50, not 189.5) on every runtime, Durable Object included.
+      for (const m of resumed) expect(m.data, story).toMatch(/^\d+\.\d{2}$/);
       expect(resumed[0]!.type, story).not.toBe(seen[1]!.type);
       expect(Number(resumed[0]!.lastEventId), story).toBeGreaterThan(Number(lastId));
       expect(Number(resumed[1]!.lastEventId), story).toBeGreaterThan(Number(resumed[0]!.lastEventId));

@@ -12,7 +12,7 @@ import {
   type DurableObjectStateLike,
   SSEHubObject,
 } from "../../src/adapters/cloudflare/index.ts";
-import { type App, createApp } from "../app.ts";
+import { APP_HUB_OPTIONS, type App, createApp } from "../app.ts";
 
 export interface Env {
   DEMO: DurableObjectNamespaceLike;
@@ -25,8 +25,9 @@ export class DemoHub extends SSEHubObject<Env> {
   readonly #app: App;
 
   constructor(state: DurableObjectStateLike, env: Env) {
-    // The same replay bounds as the app's in-memory hub on the other runtimes.
-    super(state, env, { replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
+    // The same hub options and replay bounds as the app's in-memory hub on the other runtimes
+    // (without them, a price of 179.30 went out as 179.3 here).
+    super(state, env, { hub: APP_HUB_OPTIONS, replay: { maxEvents: 600, maxAge: 5 * 60_000 } });
     this.#app = createApp({ hub: this.hub, secret: env.CHAT_SECRET });
   }
 
