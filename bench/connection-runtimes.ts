@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import {
   args,
   type Check,
+  DENO_RUN,
   fmt,
   isMain,
   isQuick,
@@ -35,10 +36,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const script = fileURLToPath(new URL("lib/runtime-server.ts", import.meta.url));
 
 const COMMANDS: Record<string, [string, string[]]> = {
-  deno: [
-    runtimeBin("deno"),
-    ["run", "--quiet", "--no-config", "--node-modules-dir=manual", "--allow-read", "--allow-env", "--allow-net", script],
-  ],
+  deno: [runtimeBin("deno"), [...DENO_RUN, "--allow-net", script]],
   bun: [runtimeBin("bun"), ["run", script]],
 };
 

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import {
   args,
   type Check,
+  DENO_RUN,
   fmt,
   isMain,
   isQuick,
@@ -37,20 +38,7 @@ const main = fileURLToPath(new URL("lib/in-process-main.ts", import.meta.url));
 
 const COMMANDS: Record<string, (plan: string) => [string, string[]]> = {
   node: (plan) => [process.execPath, ["--expose-gc", "--import", "tsx", main, plan]],
-  deno: (plan) => [
-    runtimeBin("deno"),
-    [
-      "run",
-      "--quiet",
-      "--no-config",
-      "--node-modules-dir=manual",
-      "--allow-read",
-      "--allow-env",
-      "--v8-flags=--expose-gc",
-      main,
-      plan,
-    ],
-  ],
+  deno: (plan) => [runtimeBin("deno"), [...DENO_RUN, "--v8-flags=--expose-gc", main, plan]],
   bun: (plan) => [runtimeBin("bun"), ["run", main, plan]],
 };
 

@@ -278,3 +278,16 @@ export function runtimeVersion(runtime: string): Promise<string> {
     execFile(command, ["--version"], (error, stdout) => resolve(error ? "unknown" : stdout.split("\n")[0]!.trim())),
   );
 }
+
+/**
+ * `deno run` with what a bench script needs: the project's node_modules (no deno.json), reading
+ * files and the environment, no progress output. Add the script, and `--allow-net` for a server.
+ */
+export const DENO_RUN: readonly string[] = [
+  "run",
+  "--quiet",
+  "--no-config",
+  "--node-modules-dir=manual",
+  "--allow-read",
+  "--allow-env",
+];

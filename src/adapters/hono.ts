@@ -64,9 +64,14 @@ export function sse<E extends Env = Env, M extends EventMap | undefined = EventM
     { ...options, headers },
   );
   // Not `response.body`: on @hono/node-server that getter builds a second, native Response.
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-  if (body !== undefined && isNodeResponse(outgoing)) offerNodeResponse(body, outgoing);
+  if (body !== undefined) offerToNode(c, body);
   return response;
+}
+
+/** Offers `body` the Node response of `c`, when the server is @hono/node-server (`c.env.outgoing`). */
+function offerToNode(c: Context, body: ReadableStream<Uint8Array>): void {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (isNodeResponse(outgoing)) offerNodeResponse(body, outgoing);
 }
 
 /**
@@ -117,9 +122,7 @@ export function sseHandler<E extends Env = Env, M extends EventMap | undefined =
 export function nodeFastPath<E extends Env = Env>(): MiddlewareHandler<E> {
   return async (c, next) => {
     await next();
-    const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-    if (!isNodeResponse(outgoing)) return;
     const body = sinkableBody(c.res);
-    if (body !== undefined) offerNodeResponse(body, outgoing);
+    if (body !== undefined) offerToNode(c, body);
   };
 }

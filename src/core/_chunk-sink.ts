@@ -72,10 +72,9 @@ export function sinkableResponse(stream: ReadableStream<Uint8Array>, init: Respo
   return response;
 }
 
-/** The hertz-sse body of `response`, if it was made by {@linkcode sinkableResponse} and is still unread. */
+/** The hertz-sse body of `response`, if it was made by {@linkcode sinkableResponse}. */
 export function sinkableBody(response: Response): ReadableStream<Uint8Array> | undefined {
-  const body = RESPONSE_BODIES.get(response);
-  return body !== undefined && !body.locked && SINK_SOURCES.has(body) ? body : undefined;
+  return RESPONSE_BODIES.get(response);
 }
 
 /**

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { concatChunks } from "../_internal/bytes.ts";
 import type { ChunkSink, ChunkSinkSource, SinkControl } from "./_chunk-sink.ts";
 import { type CloseReason, cutError } from "./_close-reason.ts";
 import type { EventGate } from "./_event-gate.ts";
+import { joinCount, joinWrites, type QueuedWrite, sizeOf } from "./_join.ts";
 import type { EncodeOptions } from "./event.ts";
 import { _record, type SSEMetrics } from "./metrics.ts";
 
@@ -20,7 +20,7 @@ export interface StreamLimits {
 }
 
 interface Waiter {
-  chunk: string | Uint8Array;
+  chunk: QueuedWrite;
   resolve: (accepted: boolean) => void;
 }
 
@@ -36,10 +36,6 @@ const ENCODER = new TextEncoder();
 // does not exist (Workers), a read is answered at once, as without it.
 const later = (globalThis as { setImmediate?: (callback: (core: StreamCore) => void, core: StreamCore) => unknown }).setImmediate;
 
-// The most a chunk joins, in bytes (or UTF-16 code units of text): some 700 small events, or four
-// 16 KiB ones. One write of one event larger than this still goes out whole.
-const MAX_CHUNK = 64 * 1024;
-
 function endBurst(core: StreamCore): void {
   core.burst = false;
   if (core.waiting) core.drain();
@@ -53,11 +49,6 @@ function abortReason(reason: CloseReason): DOMException {
   if (reason === "slow-consumer" || reason === "drain-timeout") return cutError(reason);
   if (reason === "max-duration") return new DOMException("The stream reached its maxDuration", "AbortError");
   return new DOMException("The stream was closed", "AbortError");
-}
-
-/** The size a queued chunk counts for: bytes, or UTF-16 code units for text (the same for ASCII). */
-function sizeOf(chunk: string | Uint8Array): number {
-  return typeof chunk === "string" ? chunk.length : chunk.byteLength;
 }
 
 /**
@@ -79,11 +70,9 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
   /** The external signal's reason, when that is what ended the stream. */
   externalReason: unknown = undefined;
   controller!: ReadableStreamDefaultController<Uint8Array>;
-  queue: (string | Uint8Array)[] = [];
+  queue: QueuedWrite[] = [];
   queuedBytes = 0;
   queueHasBytes = false;
-  /** Whether the writes last taken from the queue include bytes (see `take()`). */
-  taken = false;
   waiters: Waiter[] = [];
   /** The consumer can take a chunk now: a read is pending, or the attached sink is ready. */
   waiting = false;
@@ -169,7 +158,7 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
     return this;
   }
 
-  write(chunk: string | Uint8Array): Promise<boolean> {
+  write(chunk: QueuedWrite): Promise<boolean> {
     if (this.state !== "open") return FALSE;
     const queue = this.queue;
     if (this.waiting && queue.length === 0 && !this.burst) {
@@ -198,7 +187,7 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
     return queue.length < this.limits.maxQueued && this.queuedBytes + size <= this.limits.maxQueuedBytes;
   }
 
-  push(chunk: string | Uint8Array): void {
+  push(chunk: QueuedWrite): void {
     this.queue.push(chunk);
     if (typeof chunk === "string") this.queuedBytes += chunk.length;
     else {
@@ -236,9 +225,8 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
         }
         return;
       }
-      const taken = this.take(queue);
-      const chunk = this.coalesce(taken);
-      const count = taken.length;
+      const chunk = this.takeChunk(queue);
+      const count = queue.length - this.queue.length;
       const waiters = this.waiters;
       this.deliver(chunk, waiters.length > 0, count);
       if (waiters.length > 0) this.admit();
@@ -291,46 +279,29 @@ export class StreamCore implements UnderlyingDefaultSource<Uint8Array>, ChunkSin
   }
 
   /**
-   * Takes what the next chunk joins from the queue: all of it, or as much as fits in
-   * `MAX_CHUNK` (at least one write). Joining large events into one chunk would only copy them
-   * again, into a chunk large enough to cost a full garbage collection; the rest waits for the
-   * next read. Returns the writes taken, and whether any is bytes rather than text.
+   * Takes the next chunk from the queue: all of it, or as much as fits in `MAX_CHUNK` (see
+   * `_join.ts`); the rest waits for the next read.
    */
-  take(queue: (string | Uint8Array)[]): (string | Uint8Array)[] {
-    if (queue.length === 1 || this.queuedBytes <= MAX_CHUNK) {
-      this.taken = this.queueHasBytes;
+  takeChunk(queue: QueuedWrite[]): Uint8Array {
+    const n = joinCount(queue, this.queuedBytes);
+    if (n === queue.length) {
+      const hasBytes = this.queueHasBytes;
       this.queue = [];
       this.queuedBytes = 0;
       this.queueHasBytes = false;
-      return queue;
+      return joinWrites(queue, hasBytes);
     }
-    let n = 0;
+    const writes = queue.slice(0, n);
     let size = 0;
     let hasBytes = false;
-    while (n < queue.length) {
-      const next = queue[n]!;
-      const length = sizeOf(next);
-      if (n > 0 && size + length > MAX_CHUNK) break;
-      size += length;
-      if (typeof next !== "string") hasBytes = true;
-      n++;
+    for (const write of writes) {
+      size += sizeOf(write);
+      if (typeof write !== "string") hasBytes = true;
     }
-    this.taken = hasBytes;
     this.queue = queue.slice(n);
     this.queuedBytes -= size;
-    if (hasBytes) this.queueHasBytes = this.queue.some((chunk) => typeof chunk !== "string");
-    return n === queue.length ? queue : queue.slice(0, n);
-  }
-
-  /** Joins the writes that `take()` took into one chunk of bytes. */
-  coalesce(queue: (string | Uint8Array)[]): Uint8Array {
-    if (queue.length === 1) {
-      const only = queue[0]!;
-      return typeof only === "string" ? ENCODER.encode(only) : only;
-    }
-    // One TextEncoder call on the joined text is far cheaper than one per event.
-    if (!this.taken) return ENCODER.encode((queue as string[]).join(""));
-    return concatChunks(queue.map((c) => (typeof c === "string" ? ENCODER.encode(c) : c)));
+    if (hasBytes) this.queueHasBytes = this.queue.some((write) => typeof write !== "string");
+    return joinWrites(writes, hasBytes);
   }
 
   /**

@@ -7,6 +7,7 @@ import { _EventInterpreter } from "../../src/parser/_event-interpreter.ts";
 import { _LineSplitter } from "../../src/parser/_line-splitter.ts";
 import { _Utf8Decoder } from "../../src/parser/_utf8-decoder.ts";
 import { createParser } from "../../src/parser/create-parser.ts";
+import { cutAt } from "../_helpers/cut.ts";
 
 function decodeAll(chunks: Uint8Array[]): string {
   let text = "";
@@ -43,15 +44,7 @@ describe("_Utf8Decoder", () => {
   it("decodes any bytes in any chunks exactly as one streaming TextDecoder", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 8 }), (bytes, points) => {
-        const at = [...new Set(points.map((p) => Math.min(p, bytes.length)))].sort((a, b) => a - b);
-        const chunks: Uint8Array[] = [];
-        let start = 0;
-        for (const p of at) {
-          chunks.push(bytes.subarray(start, p));
-          start = p;
-        }
-        chunks.push(bytes.subarray(start));
-        expect(decodeAll(chunks)).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes));
+        expect(decodeAll(cutAt(bytes, points))).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes));
       }),
       { numRuns: 500 },
     );
@@ -68,15 +61,7 @@ describe("_Utf8Decoder", () => {
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 40 }), fc.array(fc.nat(40), { maxLength: 8 }), (values, points) => {
         const bytes = Uint8Array.from(values);
-        const at = [...new Set(points.map((p) => Math.min(p, bytes.length)))].sort((a, b) => a - b);
-        const chunks: Uint8Array[] = [];
-        let start = 0;
-        for (const p of at) {
-          chunks.push(bytes.subarray(start, p));
-          start = p;
-        }
-        chunks.push(bytes.subarray(start));
-        expect(decodeAll(chunks)).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes));
+        expect(decodeAll(cutAt(bytes, points))).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes));
       }),
       { numRuns: 2000 },
     );

@@ -5,6 +5,7 @@ import type { SSEEvent, SSEMessage } from "../../src/core/event.ts";
 import { createParser, DEFAULT_MAX_EVENT_SIZE, type ParserOptions } from "../../src/parser/create-parser.ts";
 import { ParseError } from "../../src/parser/parse-error.ts";
 import { EventStreamParserStream } from "../../src/parser/parser-stream.ts";
+import { cutAt } from "../_helpers/cut.ts";
 import { parseEventStream } from "../_helpers/spec-parser.ts";
 
 interface Output {
@@ -36,18 +37,6 @@ function run(chunks: (string | Uint8Array)[], options: ParserOptions = {}): Outp
 const wellFormed = (text: string): string => (text as unknown as { toWellFormed(): string }).toWellFormed();
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const message = (data: string, type = "message", lastEventId = ""): SSEMessage => ({ type, data, lastEventId });
-
-/** Cuts `input` at the given positions (sorted, deduplicated, clamped). */
-function cut<T extends string | Uint8Array>(input: T, positions: number[]): T[] {
-  const points = [...new Set(positions.map((p) => Math.max(0, Math.min(input.length, p))))].sort((a, b) => a - b);
-  const pieces: T[] = [];
-  let previous = 0;
-  for (const point of [...points, input.length]) {
-    pieces.push(input.slice(previous, point) as T);
-    previous = point;
-  }
-  return pieces;
-}
 
 type Expected = Partial<Output> & { messages: SSEMessage[] };
 
@@ -155,9 +144,9 @@ describe("createParser follows the WHATWG event-stream rules", () => {
     });
 
     it("split in two at every position, as text and as bytes", () => {
-      for (let i = 0; i <= input.length; i++) expectOutput(run(cut(input, [i])), expected);
+      for (let i = 0; i <= input.length; i++) expectOutput(run(cutAt(input, [i])), expected);
       const bytes = utf8(input);
-      for (let i = 0; i <= bytes.length; i++) expectOutput(run(cut(bytes, [i])), expected);
+      for (let i = 0; i <= bytes.length; i++) expectOutput(run(cutAt(bytes, [i])), expected);
     });
 
     it("split one character or byte at a time", () => {
@@ -174,7 +163,7 @@ describe("createParser follows the WHATWG event-stream rules", () => {
             // Cut the text at character boundaries (not inside a surrogate pair), so that a piece
             // may be sent as bytes without changing the stream.
             const safe = points.filter((p) => !(input.charCodeAt(p - 1) >= 0xd800 && input.charCodeAt(p - 1) <= 0xdbff));
-            const chunks = cut(input, safe).map((piece, i) => (asBytes[i] ? utf8(piece) : piece));
+            const chunks = cutAt(input, safe).map((piece, i) => (asBytes[i] ? utf8(piece) : piece));
             expectOutput(run(chunks), expected);
           },
         ),
@@ -192,7 +181,7 @@ describe("createParser decodes UTF-8 itself", () => {
   it("joins multi-byte characters split across chunks, at every byte", () => {
     for (let i = 0; i <= bytes.length; i++) {
       for (let j = i; j <= Math.min(bytes.length, i + 5); j++) {
-        expect(run(cut(bytes, [i, j])).messages).toEqual(expected);
+        expect(run(cutAt(bytes, [i, j])).messages).toEqual(expected);
       }
     }
   });
@@ -212,8 +201,8 @@ describe("createParser decodes UTF-8 itself", () => {
     for (const [input, data] of samples) {
       const bytes = Uint8Array.from(input);
       for (let i = 0; i <= bytes.length; i++) {
-        expect(run(cut(bytes, [i])).messages, `${input} cut at ${i}`).toEqual([message(data)]);
-        expect(run(cut(bytes, [i, i + 1, i + 2])).messages).toEqual([message(data)]);
+        expect(run(cutAt(bytes, [i])).messages, `${input} cut at ${i}`).toEqual([message(data)]);
+        expect(run(cutAt(bytes, [i, i + 1, i + 2])).messages).toEqual([message(data)]);
       }
     }
   });
@@ -229,7 +218,7 @@ describe("createParser decodes UTF-8 itself", () => {
       fc.property(fc.array(byte, { maxLength: 60 }), fc.array(fc.nat(60), { maxLength: 6 }), (values, points) => {
         const bytes = Uint8Array.from(values);
         const expected = parseEventStream(decoder.decode(bytes));
-        const actual = run(cut(bytes, points));
+        const actual = run(cutAt(bytes, points));
         expect(actual.messages).toEqual(expected.messages);
         expect(actual.retries).toEqual(expected.retries);
         expect(actual.comments).toEqual(expected.comments);
@@ -287,7 +276,7 @@ describe("createParser decodes UTF-8 itself", () => {
           // A piece may go as text when both its ends are before a byte that is not a continuation
           // byte (where splitting cannot change what a decoder outputs).
           const boundary = (p: number) => p === 0 || p === bytes.length || (bytes[p]! & 0xc0) !== 0x80;
-          const pieces = cut(bytes, points);
+          const pieces = cutAt(bytes, points);
           let at = 0;
           const chunks = pieces.map((piece, i) => {
             const text = asText[i] && boundary(at) && boundary(at + piece.length);
@@ -442,7 +431,7 @@ describe("createParser agrees with the reference parser", () => {
           const text = wellFormed(pieces.join(""));
           const expected = parseEventStream(text);
           const input = asBytes ? utf8(text) : text;
-          const actual = run(cut(input, points));
+          const actual = run(cutAt(input, points));
           expect(actual.messages).toEqual(expected.messages);
           expect(actual.retries).toEqual(expected.retries);
           expect(actual.comments).toEqual(expected.comments);
@@ -478,7 +467,7 @@ describe("encodeEvent → createParser round trip", () => {
         fc.array(fc.nat(2000), { maxLength: 10 }),
         (events, points) => {
           const wire = utf8(events.map((e) => encodeEvent(e)).join(""));
-          const actual = run(cut(wire, points));
+          const actual = run(cutAt(wire, points));
           let lastEventId = "";
           const expected = events.map((e) => {
             if (e.id !== undefined) lastEventId = wellFormed(String(e.id));
@@ -606,7 +595,7 @@ describe("createParser bounds memory with maxEventSize", () => {
         fc.array(fc.nat(300), { maxLength: 10 }),
         (pieces, max, points) => {
           const input = pieces.join("");
-          expect(run(cut(input, points), { maxEventSize: max })).toEqual(run([input], { maxEventSize: max }));
+          expect(run(cutAt(input, points), { maxEventSize: max })).toEqual(run([input], { maxEventSize: max }));
         },
       ),
       { numRuns: 1000 },
@@ -635,7 +624,7 @@ describe("createParser bounds memory with maxEventSize", () => {
     const input = "data: 0123456789\r\ndata: more\r\n\r\ndata: ok\r\n\r\n";
     for (let i = 0; i <= input.length; i++) {
       for (const j of [i + 1, i + 2, i + 7]) {
-        const out = run(cut(input, [i, j]), { maxEventSize: 8 });
+        const out = run(cutAt(input, [i, j]), { maxEventSize: 8 });
         expect(out.messages, `cut at ${i}, ${j}`).toEqual([message("ok")]);
         expect(out.errors).toEqual(["max-event-size-exceeded"]);
       }

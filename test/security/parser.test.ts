@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { SSEMessage } from "../../src/core/event.ts";
 import { createParser } from "../../src/parser/create-parser.ts";
 import type { ParseError } from "../../src/parser/parse-error.ts";
+import { cutAt } from "../_helpers/cut.ts";
 
 const MAX = 1000;
 
@@ -14,19 +15,6 @@ function parse(chunks: string[], maxEventSize = MAX): { messages: SSEMessage[]; 
   const parser = createParser({ maxEventSize, onEvent: (m) => messages.push(m), onError: (e) => errors.push(e) });
   for (const chunk of chunks) parser.feed(chunk);
   return { messages, errors, lastEventId: parser.lastEventId };
-}
-
-/** Cuts `input` at the given points (sorted, clamped, duplicates dropped). */
-function cut(input: string, points: number[]): string[] {
-  const at = [...new Set(points.map((p) => Math.min(p, input.length)))].sort((a, b) => a - b);
-  const chunks: string[] = [];
-  let start = 0;
-  for (const p of at) {
-    chunks.push(input.slice(start, p));
-    start = p;
-  }
-  chunks.push(input.slice(start));
-  return chunks;
 }
 
 describe("the parser's maxEventSize covers the event type and the id", () => {
@@ -74,7 +62,7 @@ describe("the parser's maxEventSize covers the event type and the id", () => {
     fc.assert(
       fc.property(fc.array(block, { maxLength: 6 }), fc.array(fc.nat(500), { maxLength: 8 }), (blocks, points) => {
         const input = blocks.join("");
-        expect(parse(cut(input, points), 100)).toEqual(parse([input], 100));
+        expect(parse(cutAt(input, points), 100)).toEqual(parse([input], 100));
       }),
       { numRuns: 500 },
     );
